@@ -1,0 +1,103 @@
+# ftvmm: `make` builds build/ftvmm and build/guests/*.elf; `make check` runs
+# every test; `make bench` prints the benchmark table. See README.md.
+
+BUILD       ?= build
+CC          ?= gcc
+OPTFLAGS    ?= -O2
+WARNINGS    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS      := -std=gnu11 $(OPTFLAGS) -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP
+LDLIBS      := -lz -lpthread
+CHECK_FLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Everything but the command's main() goes into a library that the unit
+# tests link too, so tests exercise exactly the code the command runs.
+LIB_SRCS    := $(wildcard devices/*.c) $(wildcard replication/*.c) \
+               $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+TEST_SRCS   := $(wildcard tests/unit/*.c)
+
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
+
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo clean
+all: $(BUILD)/ftvmm guests
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_FLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_FLAGS) $(SANITIZE) -O1 -c $< -o $@
+
+$(BUILD)/libftvmm.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ftvmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libftvmm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(TEST_OBJS) $(BUILD)/libftvmm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/unit-tests-sanitized: $(SAN_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+include guest-images/guest.mk
+
+# Installs the Debian packages the build and the tests need (idempotent).
+deps:
+	@scripts/install-deps
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: $(BUILD)/unit-tests-sanitized
+	CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(BUILD)/unit-tests-sanitized
+
+$(BUILD)/write-bad-images: tests/tools/write_bad_images.c tests/unit/elf_builder.c
+	$(CC) $(CFLAGS) -o $@ $^
+
+integration: all $(BUILD)/write-bad-images
+	tests/integration/run
+
+FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c
+
+# Coverage-guided fuzzing with clang's libFuzzer: `make fuzz` (long run).
+$(BUILD)/fuzz-pvh-loader: $(FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
+
+# The same target under a deterministic mutation driver, built with gcc:
+# the bounded run `make check` does.
+$(BUILD)/fuzz-pvh-loader-gcc: $(FUZZ_SRCS) tests/fuzz/mutation_driver.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $^
+
+FUZZ_SEEDS = $(GUEST_IMAGES)
+
+fuzz: $(BUILD)/fuzz-pvh-loader guests
+	@mkdir -p $(BUILD)/fuzz-corpus
+	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/ 2>/dev/null || true
+	$(BUILD)/fuzz-pvh-loader -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus
+
+fuzz-short: $(BUILD)/fuzz-pvh-loader-gcc guests
+	$(BUILD)/fuzz-pvh-loader-gcc $${FUZZ_RUNS:-20000} $(FUZZ_SEEDS)
+
+check: deps
+	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized
+	$(MAKE) unit sanitize fuzz-short
+	$(MAKE) integration
+
+bench: deps all
+	scripts/bench
+
+demo: deps all
+	scripts/demo
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

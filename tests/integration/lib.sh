@@ -1,0 +1,64 @@
+# Helpers for the integration tests: run a command, check its exit status,
+# output and errors, and keep a pass/fail tally.
+# shellcheck shell=bash
+
+passed=0
+failed=0
+failures=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ftvmm-it.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# run_case NAME EXPECTED_STATUS -- COMMAND...: runs COMMAND with stdout in
+# $WORK/out and stderr in $WORK/err; sets $status.
+run_case() {
+        case_name=$1 expected=$2
+        shift 3
+        set +e
+        timeout 120 "$@" </dev/null >"$WORK/out" 2>"$WORK/err"
+        status=$?
+        set -e
+        case_ok=1
+        if [[ $status -ne $expected ]]; then
+                note "exit status $status, expected $expected"
+        fi
+}
+
+note() {
+        case_ok=0
+        echo "  $case_name: $*" >&2
+}
+
+expect_out() { grep -Eq -- "$1" "$WORK/out" || note "stdout lacks /$1/"; }
+expect_err() { grep -Eq -- "$1" "$WORK/err" || note "stderr lacks /$1/"; }
+expect_lines() {
+        local n
+        n=$(grep -Ec -- "$1" "$WORK/out" || true)
+        [[ $n -eq $2 ]] || note "$n lines match /$1/, expected $2"
+}
+expect_one_line_error() {
+        local n
+        n=$(grep -c . "$WORK/err" || true)
+        [[ $n -ge 1 && $n -le 2 ]] || note "stderr has $n lines, expected a one-line error"
+}
+
+end_case() {
+        if [[ $case_ok -eq 1 ]]; then
+                passed=$((passed + 1))
+                echo "ok   $case_name"
+        else
+                failed=$((failed + 1))
+                failures+=("$case_name")
+                echo "FAIL $case_name"
+                sed 's/^/    stdout: /' "$WORK/out" | head -n 20
+                sed 's/^/    stderr: /' "$WORK/err" | head -n 20
+        fi
+}
+
+# Output with its timing fields masked, so two platforms can be compared.
+normalise() { sed -E 's/\b([a-z_]+_(ns|us|ms))=[0-9]+/\1=*/g; s/\r//g' "$1"; }
+
+summary() {
+        echo "integration: ${#failures[@]} failure(s)${failures:+: ${failures[*]}}"
+        echo "$passed passed, $failed failed"
+        [[ $failed -eq 0 ]]
+}

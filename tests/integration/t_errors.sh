@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# Bad images, bad command lines and crashing guests: a one-line error that
+# names what is wrong, a meaningful exit status, never a crash or a hang.
+
+BAD=$WORK/bad
+mkdir -p "$BAD"
+"$BUILD/write-bad-images" "$BAD"
+echo "just text" >"$BAD/not-elf.elf"
+head -c 1000 "$G/hello.elf" >"$BAD/cut-short.elf"
+
+bad_image() { # NAME FILE PATTERN
+        run_case "bad image: $1" 65 -- "$FTVMM" run "$2"
+        expect_err "$3"
+        expect_err "$2"
+        expect_one_line_error
+        end_case
+}
+bad_image "not ELF" "$BAD/not-elf.elf" "not an ELF file"
+bad_image "truncated header" "$BAD/truncated.elf" "truncated|past the end"
+bad_image "cut-short real image" "$BAD/cut-short.elf" "past the end"
+bad_image "no PVH note" "$BAD/no-pvh-note.elf" "no PVH entry note"
+bad_image "segment outside RAM" "$BAD/outside-ram.elf" "outside guest RAM"
+bad_image "absurd segment size" "$BAD/absurd-size.elf" "outside guest RAM"
+bad_image "host executable" "/bin/true" "not an executable"
+
+run_case "missing image file" 66 -- "$FTVMM" run "$BAD/does-not-exist.elf"
+expect_err "does-not-exist.elf: No such file"
+end_case
+
+run_case "unknown option" 64 -- "$FTVMM" run --frobnicate "$G/hello.elf"
+expect_err "unknown option '--frobnicate'"
+end_case
+
+run_case "bad --mem value" 64 -- "$FTVMM" run --mem lots "$G/hello.elf"
+expect_err "--mem 'lots'"
+end_case
+
+run_case "run --help documents every flag" 0 -- "$FTVMM" run --help
+for flag in --mem --cmdline --console --timeout --exit-status --help; do
+        expect_out -- "$flag"
+done
+end_case
+
+run_case "unknown command" 64 -- "$FTVMM" frobnicate
+expect_err "unknown command 'frobnicate'"
+end_case
+
+crash_case() { # MODE STATUS PATTERN
+        run_case "guest crash: $1" "$2" -- "$FTVMM" run --timeout 60 --cmdline "mode=$1" "$G/crash.elf"
+        expect_err "$3"
+        end_case
+}
+crash_case port 70 "unknown port address 0x2f0.*rip=0x"
+crash_case triple 70 "triple fault.*rip=0x"
+crash_case halt 70 "halted with interrupts disabled"
+crash_case user-fault 3 "."

@@ -1,0 +1,45 @@
+/* Runs every unit suite. An optional argument names one suite to run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+
+static const struct {
+        const char *name;
+        Suite *(*make)(void);
+} suites[] = {
+        { "io_bus", make_io_bus_suite },
+        { "device_state", make_device_state_suite },
+        { "pic8259", make_pic8259_suite },
+        { "pit8254", make_pit8254_suite },
+        { "cmos_rtc", make_cmos_rtc_suite },
+        { "uart16550", make_uart16550_suite },
+        { "debug_exit", make_debug_exit_suite },
+        { "post_port", make_post_port_suite },
+        { "pvh_loader", make_pvh_loader_suite },
+        { "options", make_options_suite },
+};
+
+int main(int argc, char **argv)
+{
+        const char *only = argc > 1 ? argv[1] : NULL;
+        SRunner *runner = NULL;
+
+        for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+                if (only && strcmp(only, suites[i].name) != 0)
+                        continue;
+                if (!runner)
+                        runner = srunner_create(suites[i].make());
+                else
+                        srunner_add_suite(runner, suites[i].make());
+        }
+        if (!runner) {
+                fprintf(stderr, "unit-tests: no suite named '%s'\n", only);
+                return 2;
+        }
+        srunner_run_all(runner, CK_NORMAL);
+        int failed = srunner_ntests_failed(runner);
+        srunner_free(runner);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

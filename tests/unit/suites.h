@@ -1,0 +1,18 @@
+/* One Check suite per module; main.c runs them all. */
+#ifndef FTVMM_TEST_SUITES_H
+#define FTVMM_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *make_io_bus_suite(void);
+Suite *make_device_state_suite(void);
+Suite *make_pic8259_suite(void);
+Suite *make_pit8254_suite(void);
+Suite *make_cmos_rtc_suite(void);
+Suite *make_uart16550_suite(void);
+Suite *make_debug_exit_suite(void);
+Suite *make_post_port_suite(void);
+Suite *make_pvh_loader_suite(void);
+Suite *make_options_suite(void);
+
+#endif

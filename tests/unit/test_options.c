@@ -1,0 +1,116 @@
+#include <string.h>
+
+#include "../../vmm/options.h"
+#include "suites.h"
+
+static struct run_options opts;
+static char err[256];
+
+static int parse(int argc, char **argv)
+{
+        return options__parse_run(argc, argv, &opts, err, sizeof(err));
+}
+
+#define PARSE(...) ({ char *argv_[] = { "run", __VA_ARGS__, NULL }; \
+                      parse((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_); })
+
+static void expect_error(int rc, const char *fragment)
+{
+        ck_assert_int_eq(rc, -1);
+        ck_assert_msg(strstr(err, fragment), "error '%s' lacks '%s'", err, fragment);
+}
+
+START_TEST(defaults)
+{
+        ck_assert_int_eq(PARSE("guest.elf"), 0);
+        ck_assert_str_eq(opts.image, "guest.elf");
+        ck_assert_uint_eq(opts.mem_bytes, OPTIONS_DEFAULT_MEM);
+        ck_assert_str_eq(opts.cmdline, "");
+        ck_assert_ptr_null(opts.console_path);
+        ck_assert(opts.timeout_seconds == 0);
+        ck_assert_int_eq(opts.exit_status, EXIT_STATUS_GUEST);
+}
+END_TEST
+
+START_TEST(all_options)
+{
+        ck_assert_int_eq(PARSE("--mem", "64M", "--cmdline", "lines=3", "--console", "out.txt",
+                               "--timeout", "2.5", "--exit-status=qemu", "g.elf"), 0);
+        ck_assert_uint_eq(opts.mem_bytes, 64ull << 20);
+        ck_assert_str_eq(opts.cmdline, "lines=3");
+        ck_assert_str_eq(opts.console_path, "out.txt");
+        ck_assert(opts.timeout_seconds == 2.5);
+        ck_assert_int_eq(opts.exit_status, EXIT_STATUS_QEMU);
+}
+END_TEST
+
+START_TEST(sizes)
+{
+        uint64_t b;
+        ck_assert_int_eq(options__parse_size("128M", &b), 0);
+        ck_assert_uint_eq(b, 128ull << 20);
+        ck_assert_int_eq(options__parse_size("1G", &b), 0);
+        ck_assert_uint_eq(b, 1ull << 30);
+        ck_assert_int_eq(options__parse_size("64KiB", &b), 0);
+        ck_assert_uint_eq(b, 64ull << 10);
+        ck_assert_int_eq(options__parse_size("4096", &b), 0);
+        ck_assert_uint_eq(b, 4096);
+        ck_assert_int_eq(options__parse_size("", &b), -1);
+        ck_assert_int_eq(options__parse_size("-1M", &b), -1);
+        ck_assert_int_eq(options__parse_size("12X", &b), -1);
+        ck_assert_int_eq(options__parse_size("99999999999999999999", &b), -1);
+        ck_assert_int_eq(options__parse_size("17179869184G", &b), -1);
+}
+END_TEST
+
+START_TEST(bad_mem)
+{
+        expect_error(PARSE("--mem", "1M", "g.elf"), "--mem '1M'");
+        expect_error(PARSE("--mem", "lots", "g.elf"), "--mem 'lots'");
+        expect_error(PARSE("--mem", "4097K", "g.elf"), "multiple of 4K");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+        expect_error(PARSE("--timeout", "-3", "g.elf"), "--timeout '-3'");
+        expect_error(PARSE("--timeout", "nan", "g.elf"), "--timeout 'nan'");
+        expect_error(PARSE("--exit-status=maybe", "g.elf"), "--exit-status 'maybe'");
+}
+END_TEST
+
+START_TEST(bad_usage)
+{
+        expect_error(PARSE("--frobnicate", "g.elf"), "unknown option '--frobnicate'");
+        expect_error(PARSE("g.elf", "--mem"), "needs a value");
+        expect_error(PARSE("--console", "x"), "missing IMAGE");
+        expect_error(PARSE("a.elf", "b.elf"), "unexpected argument 'b.elf'");
+}
+END_TEST
+
+START_TEST(help_needs_no_image)
+{
+        ck_assert_int_eq(PARSE("--help"), 0);
+        ck_assert(opts.help);
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--mem"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--console"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--cmdline"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--timeout"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--exit-status"));
+}
+END_TEST
+
+Suite *make_options_suite(void)
+{
+        Suite *s = suite_create("options");
+        TCase *tc = tcase_create("run");
+        tcase_add_test(tc, defaults);
+        tcase_add_test(tc, all_options);
+        tcase_add_test(tc, sizes);
+        tcase_add_test(tc, bad_mem);
+        tcase_add_test(tc, bad_values);
+        tcase_add_test(tc, bad_usage);
+        tcase_add_test(tc, help_needs_no_image);
+        suite_add_tcase(s, tc);
+        return s;
+}

@@ -1,0 +1,62 @@
+/* The PC-like machine ftvmm presents: KVM VM, guest RAM, the legacy devices
+ * BRIEF.md lists, and the buses that route guest accesses to them. */
+#ifndef FTVMM_MACHINE_H
+#define FTVMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../devices/cmos_rtc.h"
+#include "../devices/debug_exit.h"
+#include "../devices/io_bus.h"
+#include "../devices/pic8259.h"
+#include "../devices/pit8254.h"
+#include "../devices/post_port.h"
+#include "../devices/uart16550.h"
+#include "../replication/environment.h"
+#include "kvm_vm.h"
+
+#define MACHINE_COM1_BASE 0x3f8
+#define MACHINE_COM1_IRQ 4
+#define MACHINE_DEBUG_EXIT_BASE 0xf4
+
+struct console_output {
+        int fd;
+        const char *path;   /* for error messages */
+        bool failed;        /* reported once, then output is dropped */
+};
+
+struct machine {
+        uint8_t *ram;
+        uint64_t ram_size;
+        uint32_t entry;         /* PVH entry of the loaded image */
+        uint32_t start_info;    /* guest-physical hvm_start_info */
+        struct kvm_vm vm;
+        struct environment *env;
+        struct io_bus pio;
+        struct io_bus mmio;
+        struct pic8259 pic;
+        struct pit8254 pit;
+        struct cmos_rtc rtc;
+        struct uart16550 uart;
+        struct debug_exit debug_exit;
+        struct post_port post;
+        struct console_output console;
+};
+
+/* Three steps, so that a bad image is reported before KVM is touched. Each
+ * returns 0 or an exit_status with a one-line message in err. */
+
+/* Guest RAM and the wired devices; console_fd receives serial output. */
+int machine__create(struct machine *m, uint64_t ram_size, struct environment *env,
+                    int console_fd, const char *console_path,
+                    char *err, size_t err_size);
+/* Loads a PVH ELF image into RAM and writes hvm_start_info. */
+int machine__load_image(struct machine *m, const char *path, const char *cmdline,
+                        char *err, size_t err_size);
+/* Creates the KVM VM over the RAM and puts the vCPU at the PVH entry. */
+int machine__start(struct machine *m, char *err, size_t err_size);
+void machine__destroy(struct machine *m);
+
+#endif

@@ -1,0 +1,144 @@
+/* The ftvmm command: subcommand dispatch and the `run` subcommand. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exit_status.h"
+#include "machine.h"
+#include "options.h"
+#include "vcpu_loop.h"
+
+#define FTVMM_VERSION "0.1.0"
+
+static const char main_help[] =
+"Usage: ftvmm COMMAND [OPTION]... [ARG]...\n"
+"A fault-tolerant virtual machine monitor for purpose-built PVH guests.\n"
+"\n"
+"Commands:\n"
+"  run IMAGE      boot a PVH ELF guest image and run it until it exits\n"
+"  help [CMD]     show help for ftvmm or for one command\n"
+"  version        print the version\n"
+"\n"
+"Run 'ftvmm COMMAND --help' for a command's options.\n";
+
+static int open_console(const struct run_options *opts, int *fd)
+{
+        if (!opts->console_path) {
+                *fd = STDOUT_FILENO;
+                return 0;
+        }
+        *fd = open(opts->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (*fd < 0) {
+                fprintf(stderr, "ftvmm: --console %s: %s\n", opts->console_path, strerror(errno));
+                return EXIT_NO_INPUT;
+        }
+        return 0;
+}
+
+static int exit_code_for(const struct run_options *opts, const struct run_result *r)
+{
+        switch (r->outcome) {
+        case RUN_GUEST_EXITED:
+                if (opts->exit_status == EXIT_STATUS_QEMU)
+                        return (int)(((r->guest_status << 1) | 1) & 0xff);
+                if (r->guest_status > EXIT_GUEST_MAX) {
+                        fprintf(stderr, "ftvmm: guest exit status %u reported as %d\n",
+                                r->guest_status, EXIT_GUEST_MAX);
+                        return EXIT_GUEST_MAX;
+                }
+                return (int)r->guest_status;
+        case RUN_GUEST_CRASHED:
+                fprintf(stderr, "ftvmm: %s: %s\n", opts->image, r->message);
+                return EXIT_GUEST_CRASHED;
+        case RUN_TIMED_OUT:
+                fprintf(stderr, "ftvmm: %s: %s\n", opts->image, r->message);
+                return EXIT_TIMEOUT;
+        case RUN_HOST_ERROR:
+                break;
+        }
+        fprintf(stderr, "ftvmm: %s: %s\n", opts->image, r->message);
+        return EXIT_HOST_ERROR;
+}
+
+static int run_machine(const struct run_options *opts, int console_fd)
+{
+        struct machine m;
+        char err[512];
+        const char *console_name = opts->console_path ? opts->console_path : "stdout";
+        int status = machine__create(&m, opts->mem_bytes, environment__live(),
+                                     console_fd, console_name, err, sizeof(err));
+        if (!status)
+                status = machine__load_image(&m, opts->image, opts->cmdline, err, sizeof(err));
+        if (!status)
+                status = machine__start(&m, err, sizeof(err));
+        if (status) {
+                fprintf(stderr, "ftvmm: %s\n", err);
+                machine__destroy(&m);
+                return status;
+        }
+        struct run_result result;
+        vcpu_loop__run(&m, (uint64_t)(opts->timeout_seconds * 1e9), &result);
+        machine__destroy(&m);
+        return exit_code_for(opts, &result);
+}
+
+static int command_run(int argc, char **argv)
+{
+        struct run_options opts;
+        char err[256];
+        if (options__parse_run(argc, argv, &opts, err, sizeof(err)) < 0) {
+                fprintf(stderr, "ftvmm run: %s\nTry 'ftvmm run --help'.\n", err);
+                return EXIT_USAGE;
+        }
+        if (opts.help) {
+                fputs(options__run_help, stdout);
+                return 0;
+        }
+        int console_fd;
+        int status = open_console(&opts, &console_fd);
+        if (status)
+                return status;
+        status = run_machine(&opts, console_fd);
+        if (console_fd != STDOUT_FILENO)
+                close(console_fd);
+        return status;
+}
+
+static int command_help(int argc, char **argv)
+{
+        if (argc > 1 && strcmp(argv[1], "run") == 0) {
+                fputs(options__run_help, stdout);
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "help") != 0 && strcmp(argv[1], "version") != 0) {
+                fprintf(stderr, "ftvmm help: unknown command '%s'\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        fputs(main_help, stdout);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        /* A closed console pipe must become a write error, not a dead VMM. */
+        signal(SIGPIPE, SIG_IGN);
+        if (argc < 2) {
+                fputs(main_help, stderr);
+                return EXIT_USAGE;
+        }
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "run") == 0)
+                return command_run(argc - 1, argv + 1);
+        if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+                return command_help(argc - 1, argv + 1);
+        if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+                printf("ftvmm %s\n", FTVMM_VERSION);
+                return 0;
+        }
+        fprintf(stderr, "ftvmm: unknown command '%s'\nTry 'ftvmm --help'.\n", cmd);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,159 @@
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char options__run_help[] =
+"Usage: ftvmm run [OPTION]... IMAGE\n"
+"Boot the PVH ELF guest IMAGE on one vCPU and run it until it exits.\n"
+"\n"
+"  -m, --mem SIZE           guest RAM, with an optional K, M or G suffix\n"
+"                           (default 128M, from 4M to 64G)\n"
+"  -c, --cmdline TEXT       kernel command line passed in hvm_start_info\n"
+"                           (at most 4095 bytes; default empty)\n"
+"      --console FILE       write the guest's serial output to FILE instead\n"
+"                           of standard output\n"
+"  -t, --timeout SECONDS    stop the guest after SECONDS of wall-clock time\n"
+"                           and exit 124 (default: no limit)\n"
+"      --exit-status=STYLE  'guest' (default): exit with the status the guest\n"
+"                           wrote to isa-debug-exit; 'qemu': exit with\n"
+"                           (status << 1) | 1, as QEMU does\n"
+"  -h, --help               show this help and exit\n"
+"\n"
+"Exit status: the guest's status (0-63), 64 usage error, 65 bad image,\n"
+"66 file not found, 69 KVM unavailable, 70 guest crashed (triple fault,\n"
+"emulation failure, unknown port, halt with interrupts off), 71 host error,\n"
+"124 timeout.\n";
+
+int options__parse_size(const char *text, uint64_t *bytes)
+{
+        char *end;
+        errno = 0;
+        if (!text[0] || text[0] == '-')
+                return -1;
+        unsigned long long value = strtoull(text, &end, 10);
+        if (errno || end == text)
+                return -1;
+        unsigned shift = 0;
+        switch (*end) {
+        case 'k': case 'K': shift = 10; end++; break;
+        case 'm': case 'M': shift = 20; end++; break;
+        case 'g': case 'G': shift = 30; end++; break;
+        case '\0': break;
+        default: return -1;
+        }
+        if (*end == 'i' || *end == 'B') /* accept "MiB"-style spelling */
+                end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+        if (*end || value > (UINT64_MAX >> shift))
+                return -1;
+        *bytes = (uint64_t)value << shift;
+        return 0;
+}
+
+static int parse_seconds(const char *text, double *seconds)
+{
+        char *end;
+        errno = 0;
+        double value = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(value) || value <= 0)
+                return -1;
+        *seconds = value;
+        return 0;
+}
+
+static int fail(char *err, size_t err_size, const char *fmt, const char *arg)
+{
+        snprintf(err, err_size, fmt, arg);
+        return -1;
+}
+
+static int apply_option(int opt, const char *arg, struct run_options *opts,
+                        char *err, size_t err_size)
+{
+        switch (opt) {
+        case 'm':
+                if (options__parse_size(arg, &opts->mem_bytes) ||
+                    opts->mem_bytes < OPTIONS_MIN_MEM ||
+                    opts->mem_bytes > OPTIONS_MAX_MEM)
+                        return fail(err, err_size,
+                                    "--mem '%s': expected a size from 4M to 64G, e.g. 128M", arg);
+                if (opts->mem_bytes % 4096)
+                        return fail(err, err_size,
+                                    "--mem '%s': must be a multiple of 4K", arg);
+                return 0;
+        case 'c':
+                if (strlen(arg) > OPTIONS_MAX_CMDLINE)
+                        return fail(err, err_size,
+                                    "--cmdline: longer than 4095 bytes%s", "");
+                opts->cmdline = arg;
+                return 0;
+        case 'C':
+                opts->console_path = arg;
+                return 0;
+        case 't':
+                if (parse_seconds(arg, &opts->timeout_seconds))
+                        return fail(err, err_size,
+                                    "--timeout '%s': expected a positive number of seconds", arg);
+                return 0;
+        case 'E':
+                if (strcmp(arg, "guest") == 0)
+                        opts->exit_status = EXIT_STATUS_GUEST;
+                else if (strcmp(arg, "qemu") == 0)
+                        opts->exit_status = EXIT_STATUS_QEMU;
+                else
+                        return fail(err, err_size,
+                                    "--exit-status '%s': expected 'guest' or 'qemu'", arg);
+                return 0;
+        case 'h':
+                opts->help = true;
+                return 0;
+        }
+        return -1;
+}
+
+int options__parse_run(int argc, char **argv, struct run_options *opts,
+                       char *err, size_t err_size)
+{
+        static const struct option longopts[] = {
+                { "mem", required_argument, NULL, 'm' },
+                { "cmdline", required_argument, NULL, 'c' },
+                { "console", required_argument, NULL, 'C' },
+                { "timeout", required_argument, NULL, 't' },
+                { "exit-status", required_argument, NULL, 'E' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        *opts = (struct run_options){
+                .mem_bytes = OPTIONS_DEFAULT_MEM,
+                .cmdline = "",
+                .exit_status = EXIT_STATUS_GUEST,
+        };
+        err[0] = '\0';
+        optind = 1;
+        opterr = 0; /* we print our own message, naming the option */
+        int opt;
+        while ((opt = getopt_long(argc, argv, ":m:c:t:h", longopts, NULL)) != -1) {
+                if (opt == '?')
+                        return fail(err, err_size, "unknown option '%s'",
+                                    argv[optind - 1]);
+                if (opt == ':')
+                        return fail(err, err_size, "option '%s' needs a value",
+                                    argv[optind - 1]);
+                if (apply_option(opt, optarg, opts, err, err_size))
+                        return -1;
+        }
+        if (opts->help)
+                return 0;
+        if (optind >= argc)
+                return fail(err, err_size, "missing IMAGE argument%s", "");
+        if (optind + 1 < argc)
+                return fail(err, err_size, "unexpected argument '%s'",
+                            argv[optind + 1]);
+        opts->image = argv[optind];
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* Command-line options of `ftvmm run`, parsed without side effects so that
+ * every error path can be unit tested. */
+#ifndef FTVMM_OPTIONS_H
+#define FTVMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OPTIONS_DEFAULT_MEM (128ull << 20)
+#define OPTIONS_MIN_MEM (4ull << 20)
+#define OPTIONS_MAX_MEM (64ull << 30)
+#define OPTIONS_MAX_CMDLINE 4095
+
+enum exit_status_convention {
+        EXIT_STATUS_GUEST, /* ftvmm exits with the status the guest wrote */
+        EXIT_STATUS_QEMU,  /* ftvmm exits with (status << 1) | 1, as QEMU */
+};
+
+struct run_options {
+        const char *image;
+        uint64_t mem_bytes;
+        const char *cmdline;
+        const char *console_path; /* NULL: standard output */
+        double timeout_seconds;   /* 0: none */
+        enum exit_status_convention exit_status;
+        bool help;
+};
+
+/* Parses argv[1..argc) of `ftvmm run`. Returns 0, or -1 with a one-line
+ * message in err naming the option or value at fault. */
+int options__parse_run(int argc, char **argv, struct run_options *opts,
+                       char *err, size_t err_size);
+/* "128M", "1G", "65536" (bytes), "64k": returns 0 or -1. */
+int options__parse_size(const char *text, uint64_t *bytes);
+extern const char options__run_help[];
+
+#endif

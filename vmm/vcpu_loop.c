@@ -1,0 +1,280 @@
+#include "vcpu_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "kick_timer.h"
+
+/* Realtime signals are never used by libc or by default handlers. */
+#define KICK_SIGNAL (SIGRTMIN + 1)
+
+struct loop {
+        struct machine *m;
+        struct kvm_run *run;
+        struct kick_timer kick;
+        uint64_t start_ns;
+        uint64_t timeout_at_ns; /* KICK_TIMER_NONE: no timeout */
+        struct run_result *result;
+        bool done;
+};
+
+static uint64_t monotonic_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void finish(struct loop *l, enum run_outcome outcome, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void finish(struct loop *l, enum run_outcome outcome, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->result->message, sizeof(l->result->message), fmt, ap);
+        va_end(ap);
+        l->result->outcome = outcome;
+        l->done = true;
+}
+
+/* "at rip=0x... (cpl 3)", from the registers KVM synced into kvm_run. */
+static const char *where(const struct loop *l, char *buf, size_t size)
+{
+        const struct kvm_sync_regs *s = &l->run->s.regs;
+        snprintf(buf, size, "rip=0x%llx cs=0x%x cpl=%u",
+                 (unsigned long long)s->regs.rip, s->sregs.cs.selector,
+                 s->sregs.cs.dpl);
+        return buf;
+}
+
+static void crash(struct loop *l, const char *what)
+{
+        char at[96];
+        finish(l, RUN_GUEST_CRASHED, "%s at %s", what, where(l, at, sizeof(at)));
+}
+
+static uint64_t value_of(const uint8_t *data, uint32_t size)
+{
+        uint64_t v = 0;
+        memcpy(&v, data, size < 8 ? size : 8);
+        return v;
+}
+
+static void report_bad_access(struct loop *l, const struct io_bus *bus, uint64_t addr,
+                              const uint8_t *data, uint32_t size, bool is_write, int rc)
+{
+        char what[256];
+        const struct io_range *r = io_bus__find(bus, addr, size);
+        const char *dir = is_write ? "write" : "read";
+        if (!r)
+                snprintf(what, sizeof(what), "guest %s of %u byte(s)%s to unknown %s address 0x%llx",
+                         dir, size, "", bus->name, (unsigned long long)addr);
+        else
+                snprintf(what, sizeof(what), "device '%s' refused a %u-byte %s at %s 0x%llx (%s)",
+                         r->name, size, dir, bus->name, (unsigned long long)addr, strerror(-rc));
+        if (is_write) {
+                size_t len = strlen(what);
+                snprintf(what + len, sizeof(what) - len, ", value 0x%llx",
+                         (unsigned long long)value_of(data, size));
+        }
+        crash(l, what);
+}
+
+static void handle_pio(struct loop *l)
+{
+        struct kvm_run *run = l->run;
+        uint32_t size = run->io.size;
+        bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+        uint64_t bytes = (uint64_t)run->io.count * size;
+        if (run->io.data_offset > l->m->vm.run_size ||
+            bytes > l->m->vm.run_size - run->io.data_offset) {
+                finish(l, RUN_HOST_ERROR, "KVM reported port I/O data outside kvm_run");
+                return;
+        }
+        uint8_t *data = (uint8_t *)run + run->io.data_offset;
+        l->result->exits.pio++;
+        for (uint32_t i = 0; i < run->io.count && !l->done; i++, data += size) {
+                int rc = io_bus__access(&l->m->pio, run->io.port, data, size, is_write);
+                if (rc)
+                        report_bad_access(l, &l->m->pio, run->io.port, data, size, is_write, rc);
+        }
+        if (l->m->debug_exit.requested) {
+                l->result->outcome = RUN_GUEST_EXITED;
+                l->result->guest_status = l->m->debug_exit.status;
+                l->done = true;
+        }
+}
+
+static void handle_mmio(struct loop *l)
+{
+        struct kvm_run *run = l->run;
+        uint32_t size = run->mmio.len;
+        l->result->exits.mmio++;
+        if (size == 0 || size > sizeof(run->mmio.data)) {
+                finish(l, RUN_HOST_ERROR, "KVM reported an MMIO access of %u bytes", size);
+                return;
+        }
+        int rc = io_bus__access(&l->m->mmio, run->mmio.phys_addr, run->mmio.data, size,
+                                run->mmio.is_write);
+        if (rc)
+                report_bad_access(l, &l->m->mmio, run->mmio.phys_addr, run->mmio.data,
+                                  size, run->mmio.is_write, rc);
+}
+
+/* The next moment the VMM must regain control without a guest exit. The
+ * live environment's clock is CLOCK_MONOTONIC, so device deadlines and the
+ * kick timer share one time base. */
+static uint64_t next_wakeup_ns(const struct loop *l)
+{
+        uint64_t pit = pit8254__next_deadline_ns(&l->m->pit);
+        return pit < l->timeout_at_ns ? pit : l->timeout_at_ns;
+}
+
+static void handle_hlt(struct loop *l)
+{
+        l->result->exits.hlt++;
+        if (!l->run->if_flag) {
+                crash(l, "guest halted with interrupts disabled (it can never wake)");
+                return;
+        }
+        if (pic8259__interrupt_pending(&l->m->pic))
+                return;
+        if (pit8254__next_deadline_ns(&l->m->pit) == UINT64_MAX) {
+                crash(l, "guest halted waiting for an interrupt that no device will raise");
+                return;
+        }
+        kick_timer__arm(&l->kick, next_wakeup_ns(l));
+        kick_timer__wait(&l->kick);
+}
+
+static void handle_internal_error(struct loop *l)
+{
+        char what[256];
+        const struct kvm_run *run = l->run;
+        int n = snprintf(what, sizeof(what), "KVM internal error (suberror %u%s)",
+                         run->internal.suberror,
+                         run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+                         ": instruction emulation failed" : "");
+        for (unsigned i = 0; i < run->internal.ndata && i < 4 && n < (int)sizeof(what); i++)
+                n += snprintf(what + n, sizeof(what) - (size_t)n, " data[%u]=0x%llx", i,
+                              (unsigned long long)run->internal.data[i]);
+        crash(l, what);
+}
+
+static void handle_exit(struct loop *l)
+{
+        char what[128];
+        switch (l->run->exit_reason) {
+        case KVM_EXIT_IO:
+                handle_pio(l);
+                return;
+        case KVM_EXIT_MMIO:
+                handle_mmio(l);
+                return;
+        case KVM_EXIT_HLT:
+                handle_hlt(l);
+                return;
+        case KVM_EXIT_IRQ_WINDOW_OPEN:
+                l->result->exits.irq_window++;
+                return;
+        case KVM_EXIT_SHUTDOWN:
+                crash(l, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+                return;
+        case KVM_EXIT_INTERNAL_ERROR:
+                handle_internal_error(l);
+                return;
+        case KVM_EXIT_FAIL_ENTRY:
+                snprintf(what, sizeof(what), "VM entry failed (reason 0x%llx)",
+                         (unsigned long long)l->run->fail_entry.hardware_entry_failure_reason);
+                crash(l, what);
+                return;
+        case KVM_EXIT_SYSTEM_EVENT:
+                snprintf(what, sizeof(what), "guest requested system event %u (reset or power off)",
+                         l->run->system_event.type);
+                crash(l, what);
+                return;
+        default:
+                l->result->exits.other++;
+                snprintf(what, sizeof(what), "unexpected KVM exit reason %u", l->run->exit_reason);
+                crash(l, what);
+        }
+}
+
+/* The PIC's INTR line reaches the CPU only when the guest can take an
+ * interrupt; otherwise ask KVM to exit as soon as it can (PLATFORM.md:
+ * KVM_INTERRUPT injects even when IF=0, so this check is ours to make). */
+static int deliver_interrupt(struct loop *l)
+{
+        struct kvm_run *run = l->run;
+        run->request_interrupt_window = 0;
+        if (!pic8259__interrupt_pending(&l->m->pic))
+                return 0;
+        if (!run->ready_for_interrupt_injection || !run->if_flag) {
+                run->request_interrupt_window = 1;
+                return 0;
+        }
+        struct kvm_interrupt irq = { .irq = pic8259__acknowledge(&l->m->pic) };
+        if (ioctl(l->m->vm.vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+                return -errno;
+        l->result->exits.interrupts_injected++;
+        return 0;
+}
+
+static void run_once(struct loop *l)
+{
+        uint64_t now = monotonic_ns();
+        if (now >= l->timeout_at_ns) {
+                finish(l, RUN_TIMED_OUT, "timeout after %.1f s",
+                       (double)(now - l->start_ns) / 1e9);
+                return;
+        }
+        pit8254__advance(&l->m->pit, environment__monotonic_ns(l->m->env));
+        int rc = deliver_interrupt(l);
+        if (!rc)
+                rc = kick_timer__arm(&l->kick, next_wakeup_ns(l));
+        if (rc) {
+                finish(l, RUN_HOST_ERROR, "interrupt delivery: %s", strerror(-rc));
+                return;
+        }
+        if (ioctl(l->m->vm.vcpu_fd, KVM_RUN, 0) < 0) {
+                if (errno == EINTR || errno == EAGAIN) {
+                        l->result->exits.kicks++;
+                        kick_timer__consume(&l->kick);
+                        return;
+                }
+                finish(l, RUN_HOST_ERROR, "KVM_RUN: %s", strerror(errno));
+                return;
+        }
+        handle_exit(l);
+}
+
+void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *result)
+{
+        memset(result, 0, sizeof(*result));
+        struct loop l = {
+                .m = m,
+                .run = m->vm.run,
+                .result = result,
+                .start_ns = monotonic_ns(),
+                .timeout_at_ns = KICK_TIMER_NONE,
+        };
+        if (timeout_ns)
+                l.timeout_at_ns = l.start_ns + timeout_ns;
+        int rc = kick_timer__create(&l.kick, KICK_SIGNAL);
+        if (!rc)
+                rc = kvm_vm__unblock_signal_in_guest(&m->vm, KICK_SIGNAL);
+        if (rc) {
+                finish(&l, RUN_HOST_ERROR, "setting up the vCPU kick: %s", strerror(-rc));
+                return;
+        }
+        while (!l.done)
+                run_once(&l);
+        kick_timer__destroy(&l.kick);
+        result->elapsed_ns = monotonic_ns() - l.start_ns;
+}

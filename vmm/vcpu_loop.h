@@ -1,0 +1,34 @@
+/* Runs the vCPU until the guest stops: classifies every KVM exit, routes
+ * port I/O and MMIO to the devices, advances the PIT, and delivers the PIC's
+ * interrupts only when the guest can take them. */
+#ifndef FTVMM_VCPU_LOOP_H
+#define FTVMM_VCPU_LOOP_H
+
+#include <stdint.h>
+
+#include "machine.h"
+
+enum run_outcome {
+        RUN_GUEST_EXITED,  /* the guest wrote a status to isa-debug-exit */
+        RUN_GUEST_CRASHED, /* triple fault, emulation failure, unknown port... */
+        RUN_TIMED_OUT,
+        RUN_HOST_ERROR,
+};
+
+struct exit_counts {
+        uint64_t pio, mmio, hlt, irq_window, kicks, other;
+        uint64_t interrupts_injected;
+};
+
+struct run_result {
+        enum run_outcome outcome;
+        uint32_t guest_status;
+        char message[512];     /* why the run ended, for anything but an exit */
+        struct exit_counts exits;
+        uint64_t elapsed_ns;
+};
+
+/* timeout_ns: wall-clock limit, 0 for none. */
+void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *result);
+
+#endif
