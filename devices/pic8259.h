@@ -15,6 +15,7 @@ struct pic8259_chip {
         uint8_t line_levels;   /* input pin levels, for edge detection */
         uint8_t init_step;     /* 0 = operational, 1..3 = awaiting ICW2..4 */
         bool icw4_needed;
+        bool single;           /* ICW1 SNGL: no ICW3 follows */
         bool auto_eoi;
         bool read_isr;         /* OCW3 RR/RIS: next read of port 0 gives ISR */
         bool poll;             /* OCW3 poll command pending */
@@ -33,7 +34,8 @@ int pic8259__io_master(void *pic, uint64_t offset, uint8_t *data,
                        uint32_t size, bool is_write);
 int pic8259__io_slave(void *pic, uint64_t offset, uint8_t *data,
                       uint32_t size, bool is_write);
-/* Input pin for IRQ 0..15; usable as irq_line.set_level. Edge triggered. */
+/* Input pin for IRQ 0..15; usable as irq_line.set_level. Edge triggered:
+ * a rising edge latches the request until it is acknowledged. */
 void pic8259__set_irq(void *pic, unsigned irq, bool level);
 /* True when the INTR output to the CPU is asserted. */
 bool pic8259__interrupt_pending(const struct pic8259 *pic);
