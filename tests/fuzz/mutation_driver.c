@@ -90,6 +90,8 @@ int main(int argc, char **argv)
                 LLVMFuzzerTestOneInput(buf, size);
                 free(buf);
         }
+        for (int i = 0; i < nseeds; i++)
+                free(seeds[i].bytes);
         printf("fuzz: %ld mutated inputs from %d seed(s), no crash\n", iterations, nseeds);
         return 0;
 }
