@@ -1,0 +1,38 @@
+/* The contract between the guest kernel and its workloads: system-call
+ * numbers, the user address range and the timer's boot rate. Shared by both
+ * sides so that they cannot disagree. */
+#ifndef GUEST_ABI_H
+#define GUEST_ABI_H
+
+/* System calls: `int3` from CPL3 with the number in rax and arguments in
+ * rdi, rsi, rdx; the result comes back in rax. The kernel clobbers rcx,
+ * r8-r11 as an ordinary C call would, which keeps its entry path to four
+ * instructions. */
+#define SYS_WRITE        0 /* (buf, len) -> len or -1 */
+#define SYS_EXIT         1 /* (status) -> does not return */
+#define SYS_TIME_NS      2 /* () -> guest monotonic ns since boot */
+#define SYS_WAIT_TICK    3 /* () -> tick count after at least one new tick */
+#define SYS_TICKS        4 /* () -> timer interrupts received since boot */
+#define SYS_SET_TIMER_HZ 5 /* (hz) -> 0, or -1 if hz is out of range */
+#define SYS_CMDLINE      6 /* (buf, size) -> command-line length */
+#define SYS_RTC_TIME     7 /* () -> Unix time read from the RTC at boot */
+#define SYS_CRASH        8 /* (CRASH_*) -> returns only if the machine survived */
+#define SYS_COUNT        9
+
+#define CRASH_PORT   1 /* write to port 0x2f0, which no device decodes */
+#define CRASH_TRIPLE 2 /* empty IDT, then ud2: triple fault */
+#define CRASH_HALT   3 /* cli; hlt: a halt nothing can end */
+
+/* The workload owns [USER_BASE, USER_LIMIT): page-directory entries 1..7
+ * carry the U bit. Everything below is the kernel's supervisor-only page,
+ * everything above is supervisor-only identity map up to 1 GiB and unmapped
+ * beyond. */
+#define USER_BASE  0x200000ul
+#define USER_LIMIT 0x1000000ul
+#define UNMAPPED_ADDRESS 0x40000000ul
+
+#define TIMER_DEFAULT_HZ 100
+#define TIMER_MIN_HZ 19      /* the 16-bit PIT count must fit */
+#define TIMER_MAX_HZ 100000
+
+#endif
