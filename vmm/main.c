@@ -114,7 +114,8 @@ static int command_help(int argc, char **argv)
                 fputs(options__run_help, stdout);
                 return 0;
         }
-        if (argc > 1 && strcmp(argv[1], "help") != 0 && strcmp(argv[1], "version") != 0) {
+        if (argc > 1 && strcmp(argv[1], "help") != 0 && strcmp(argv[1], "version") != 0 &&
+            strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0) {
                 fprintf(stderr, "ftvmm help: unknown command '%s'\n", argv[1]);
                 return EXIT_USAGE;
         }
@@ -136,6 +137,10 @@ int main(int argc, char **argv)
         if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
                 return command_help(argc - 1, argv + 1);
         if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+                if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+                        puts("Usage: ftvmm version\nPrint the version of ftvmm and exit.");
+                        return 0;
+                }
                 printf("ftvmm %s\n", FTVMM_VERSION);
                 return 0;
         }

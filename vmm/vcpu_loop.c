@@ -20,6 +20,7 @@ struct loop {
         uint64_t start_ns;
         uint64_t timeout_at_ns; /* KICK_TIMER_NONE: no timeout */
         struct run_result *result;
+        uint64_t previous_exit_rip; /* where the guest was at the exit before */
         bool done;
 };
 
@@ -169,7 +170,7 @@ static void handle_internal_error(struct loop *l)
 
 static void handle_exit(struct loop *l)
 {
-        char what[128];
+        char what[192];
         switch (l->run->exit_reason) {
         case KVM_EXIT_IO:
                 handle_pio(l);
@@ -184,7 +185,12 @@ static void handle_exit(struct loop *l)
                 l->result->exits.irq_window++;
                 return;
         case KVM_EXIT_SHUTDOWN:
-                crash(l, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+                /* KVM resets the vCPU on shutdown, so its registers no longer
+                 * say where the guest was; the previous exit does. */
+                snprintf(what, sizeof(what),
+                         "guest triple fault (KVM_EXIT_SHUTDOWN); its previous exit was at rip=0x%llx",
+                         (unsigned long long)l->previous_exit_rip);
+                finish(l, RUN_GUEST_CRASHED, "%s", what);
                 return;
         case KVM_EXIT_INTERNAL_ERROR:
                 handle_internal_error(l);
@@ -252,6 +258,7 @@ static void run_once(struct loop *l)
                 return;
         }
         handle_exit(l);
+        l->previous_exit_rip = l->run->s.regs.regs.rip;
 }
 
 void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *result)

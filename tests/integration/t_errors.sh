@@ -52,7 +52,7 @@ crash_case() { # MODE STATUS PATTERN
         end_case
 }
 crash_case port 70 "unknown port address 0x2f0.*rip=0x"
-crash_case triple 70 "triple fault.*rip=0x"
+crash_case triple 70 "triple fault.*previous exit was at rip=0x"
 crash_case halt 70 "halted with interrupts disabled"
 
 # A fault the guest kernel handles is the guest's business: it reports the
@@ -61,3 +61,9 @@ run_case "guest crash: user-fault is reported by the guest" 3 -- \
         "$FTVMM" run --timeout 60 --cmdline "mode=user-fault" "$G/crash.elf"
 expect_out "^guest: exception 14 .*cpl=3"
 end_case
+
+for sub in "help --help" "version --help" "--help"; do
+        run_case "ftvmm $sub" 0 -- "$FTVMM" $sub
+        expect_out "Usage: ftvmm"
+        end_case
+done
