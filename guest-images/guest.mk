@@ -31,7 +31,9 @@ GUEST_KERNEL_SRCS := pvh_note.S boot.S page_tables.S gdt.S vectors.S \
                      pic.c pit.c clock.c rtc.c syscall.c trap.c machine.c string.c
 GUEST_KERNEL_OBJS := $(GUEST_KERNEL_SRCS:%=$(GUEST_OBJ)/kernel/%.o)
 GUEST_ULIB_SRCS   := format.c printf.c string.c args.c
-GUEST_ULIB_OBJS   := $(GUEST_ULIB_SRCS:%=$(GUEST_OBJ)/user/%.o)
+# The workload gets its own copy of the kernel's mem* object: its symbols
+# are made local to the workload, so the two never clash.
+GUEST_ULIB_OBJS   := $(GUEST_ULIB_SRCS:%=$(GUEST_OBJ)/user/%.o) $(GUEST_OBJ)/kernel/string.c.o
 GUEST_CRT0        := $(GUEST_OBJ)/user/crt0.S.o
 
 # Symbols the kernel takes from the workload; everything else in the

@@ -1,4 +1,5 @@
-/* The kernel's own copies of the functions gcc may call behind our back.
+/* The functions gcc may call behind our back, for the kernel and (as a
+ * separate copy, guest.mk) for the workloads.
  * rep movsb/stosb are among the instructions the CPL0 emulator handles. */
 #include <stddef.h>
 
