@@ -11,6 +11,7 @@
 
 #include "exit_status.h"
 #include "pvh_loader.h"
+#include "vcpu_state.h"
 
 static void console_write(void *context, const uint8_t *bytes, size_t count)
 {
@@ -95,11 +96,24 @@ void machine__destroy(struct machine *m)
         m->ram = NULL;
 }
 
-int machine__start(struct machine *m, char *err, size_t err_size)
+int machine__start(struct machine *m, const struct vcpu_state *restore,
+                   char *err, size_t err_size)
 {
         int status = kvm_vm__create(&m->vm, m->ram, m->ram_size, err, err_size);
         if (status)
                 return status;
+        if (restore) {
+                uint32_t msr;
+                int rc = vcpu_state__set(&m->vm, restore, &msr);
+                if (rc < 0) {
+                        if (msr)
+                                snprintf(err, err_size, "restoring the vCPU: KVM refused MSR 0x%x", msr);
+                        else
+                                snprintf(err, err_size, "restoring the vCPU: %s", strerror(-rc));
+                        return EXIT_HOST_ERROR;
+                }
+                return 0;
+        }
         int rc = kvm_vm__set_pvh_entry(&m->vm, m->entry, m->start_info);
         if (rc < 0) {
                 snprintf(err, err_size, "setting the vCPU at the PVH entry: %s", strerror(-rc));

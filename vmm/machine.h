@@ -32,6 +32,7 @@ struct machine {
         uint64_t ram_size;
         uint32_t entry;         /* PVH entry of the loaded image */
         uint32_t start_info;    /* guest-physical hvm_start_info */
+        uint64_t position;      /* deterministic exits since boot */
         struct kvm_vm vm;
         struct environment *env;
         struct io_bus pio;
@@ -55,8 +56,11 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
 /* Loads a PVH ELF image into RAM and writes hvm_start_info. */
 int machine__load_image(struct machine *m, const char *path, const char *cmdline,
                         char *err, size_t err_size);
-/* Creates the KVM VM over the RAM and puts the vCPU at the PVH entry. */
-int machine__start(struct machine *m, char *err, size_t err_size);
+struct vcpu_state;
+/* Creates the KVM VM over the RAM and puts the vCPU at the PVH entry, or,
+ * given a saved vCPU state, continues from it. */
+int machine__start(struct machine *m, const struct vcpu_state *restore,
+                   char *err, size_t err_size);
 void machine__destroy(struct machine *m);
 
 #endif

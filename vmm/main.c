@@ -10,6 +10,7 @@
 #include "exit_status.h"
 #include "machine.h"
 #include "options.h"
+#include "snapshot.h"
 #include "vcpu_loop.h"
 
 #define FTVMM_VERSION "0.1.0"
@@ -57,6 +58,7 @@ static int exit_code_for(const struct run_options *opts, const struct run_result
         case RUN_TIMED_OUT:
                 fprintf(stderr, "ftvmm: %s: %s\n", opts->image, r->message);
                 return EXIT_TIMEOUT;
+        case RUN_STOPPED_AT_POSITION: /* handled by the caller */
         case RUN_HOST_ERROR:
                 break;
         }
@@ -64,24 +66,73 @@ static int exit_code_for(const struct run_options *opts, const struct run_result
         return EXIT_HOST_ERROR;
 }
 
+/* Builds the machine from IMAGE, or from a snapshot with --restore. */
+static int prepare_machine(struct machine *m, const struct run_options *opts, int console_fd,
+                           char *err, size_t err_size)
+{
+        const char *console_name = opts->console_path ? opts->console_path : "stdout";
+        if (!opts->restore_path) {
+                int status = machine__create(m, opts->mem_bytes, environment__live(),
+                                             console_fd, console_name, err, err_size);
+                if (!status)
+                        status = machine__load_image(m, opts->image, opts->cmdline, err, err_size);
+                if (!status)
+                        status = machine__start(m, NULL, err, err_size);
+                return status;
+        }
+        uint8_t *snapshot;
+        size_t length;
+        uint64_t ram_size;
+        char why[384];
+        int status = snapshot__read_file(opts->restore_path, &snapshot, &length, err, err_size);
+        if (!status && snapshot__ram_size(snapshot, length, &ram_size, why, sizeof(why))) {
+                snprintf(err, err_size, "%s: %s", opts->restore_path, why);
+                status = EXIT_BAD_IMAGE;
+        }
+        if (!status)
+                status = machine__create(m, ram_size, environment__live(), console_fd,
+                                         console_name, err, err_size);
+        struct vcpu_state *vcpu = status ? NULL : malloc(sizeof(*vcpu));
+        if (!status && !vcpu)
+                status = EXIT_HOST_ERROR;
+        if (!status && snapshot__decode(snapshot, length, m, vcpu, why, sizeof(why))) {
+                snprintf(err, err_size, "%s: %s", opts->restore_path, why);
+                status = EXIT_BAD_IMAGE;
+        }
+        free(snapshot);
+        if (!status)
+                status = machine__start(m, vcpu, err, err_size);
+        free(vcpu);
+        return status;
+}
+
 static int run_machine(const struct run_options *opts, int console_fd)
 {
         struct machine m;
         char err[512];
-        const char *console_name = opts->console_path ? opts->console_path : "stdout";
-        int status = machine__create(&m, opts->mem_bytes, environment__live(),
-                                     console_fd, console_name, err, sizeof(err));
-        if (!status)
-                status = machine__load_image(&m, opts->image, opts->cmdline, err, sizeof(err));
-        if (!status)
-                status = machine__start(&m, err, sizeof(err));
+        int status = prepare_machine(&m, opts, console_fd, err, sizeof(err));
         if (status) {
                 fprintf(stderr, "ftvmm: %s\n", err);
                 machine__destroy(&m);
                 return status;
         }
+        struct run_limits limits = {
+                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
+                .stop_at_position = opts->until_position ? opts->until_position
+                                                         : RUN_NO_POSITION_LIMIT,
+        };
         struct run_result result;
-        vcpu_loop__run(&m, (uint64_t)(opts->timeout_seconds * 1e9), &result);
+        vcpu_loop__run(&m, &limits, &result);
+        if (result.outcome == RUN_STOPPED_AT_POSITION) {
+                status = snapshot__save_file(&m, opts->snapshot_path, err, sizeof(err));
+                if (status)
+                        fprintf(stderr, "ftvmm: %s\n", err);
+                else
+                        fprintf(stderr, "ftvmm: stopped at position %llu; machine saved to %s\n",
+                                (unsigned long long)m.position, opts->snapshot_path);
+                machine__destroy(&m);
+                return status;
+        }
         machine__destroy(&m);
         return exit_code_for(opts, &result);
 }

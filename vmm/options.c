@@ -10,6 +10,7 @@
 
 const char options__run_help[] =
 "Usage: ftvmm run [OPTION]... IMAGE\n"
+"       ftvmm run [OPTION]... --restore SNAPSHOT\n"
 "Boot the PVH ELF guest IMAGE on one vCPU and run it until it exits.\n"
 "\n"
 "  -m, --mem SIZE           guest RAM, with an optional K, M or G suffix\n"
@@ -23,6 +24,13 @@ const char options__run_help[] =
 "      --exit-status=STYLE  'guest' (default): exit with the status the guest\n"
 "                           wrote to isa-debug-exit; 'qemu': exit with\n"
 "                           (status << 1) | 1, as QEMU does\n"
+"      --until POS          stop at position POS (the POS-th deterministic\n"
+"                           exit: port I/O, MMIO, HLT, interrupt window) and\n"
+"                           save the machine to the --snapshot file\n"
+"      --snapshot FILE      where --until saves the machine\n"
+"      --restore FILE       continue a machine saved by --snapshot, in a fresh\n"
+"                           VM, instead of booting IMAGE (RAM size and\n"
+"                           command line come from the snapshot)\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63), 64 usage error, 65 bad image,\n"
@@ -77,6 +85,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
 {
         switch (opt) {
         case 'm':
+                opts->mem_given = true;
                 if (options__parse_size(arg, &opts->mem_bytes) ||
                     opts->mem_bytes < OPTIONS_MIN_MEM ||
                     opts->mem_bytes > OPTIONS_MAX_MEM)
@@ -91,6 +100,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                         return fail(err, err_size,
                                     "--cmdline: longer than 4095 bytes%s", "");
                 opts->cmdline = arg;
+                opts->cmdline_given = true;
                 return 0;
         case 'C':
                 opts->console_path = arg;
@@ -109,11 +119,50 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                         return fail(err, err_size,
                                     "--exit-status '%s': expected 'guest' or 'qemu'", arg);
                 return 0;
+        case 'U': {
+                char *end;
+                errno = 0;
+                unsigned long long pos = strtoull(arg, &end, 10);
+                if (errno || end == arg || *end || arg[0] == '-' || pos == 0)
+                        return fail(err, err_size,
+                                    "--until '%s': expected a position of 1 or more", arg);
+                opts->until_position = pos;
+                return 0;
+        }
+        case 'S':
+                opts->snapshot_path = arg;
+                return 0;
+        case 'R':
+                opts->restore_path = arg;
+                return 0;
         case 'h':
                 opts->help = true;
                 return 0;
         }
         return -1;
+}
+
+static int check_combination(int argc, char **argv, struct run_options *opts,
+                             char *err, size_t err_size)
+{
+        if (!opts->until_position != !opts->snapshot_path)
+                return fail(err, err_size, "--until and --snapshot go together%s", "");
+        if (opts->restore_path) {
+                if (optind < argc)
+                        return fail(err, err_size, "--restore replaces IMAGE; unexpected '%s'",
+                                    argv[optind]);
+                if (opts->mem_given || opts->cmdline_given)
+                        return fail(err, err_size,
+                                    "--restore takes RAM size and command line from the snapshot; drop --mem and --cmdline%s", "");
+                opts->image = opts->restore_path;
+                return 0;
+        }
+        if (optind >= argc)
+                return fail(err, err_size, "missing IMAGE argument%s", "");
+        if (optind + 1 < argc)
+                return fail(err, err_size, "unexpected argument '%s'", argv[optind + 1]);
+        opts->image = argv[optind];
+        return 0;
 }
 
 int options__parse_run(int argc, char **argv, struct run_options *opts,
@@ -125,6 +174,9 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "console", required_argument, NULL, 'C' },
                 { "timeout", required_argument, NULL, 't' },
                 { "exit-status", required_argument, NULL, 'E' },
+                { "until", required_argument, NULL, 'U' },
+                { "snapshot", required_argument, NULL, 'S' },
+                { "restore", required_argument, NULL, 'R' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -149,11 +201,5 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
         }
         if (opts->help)
                 return 0;
-        if (optind >= argc)
-                return fail(err, err_size, "missing IMAGE argument%s", "");
-        if (optind + 1 < argc)
-                return fail(err, err_size, "unexpected argument '%s'",
-                            argv[optind + 1]);
-        opts->image = argv[optind];
-        return 0;
+        return check_combination(argc, argv, opts, err, err_size);
 }

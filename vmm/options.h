@@ -24,6 +24,10 @@ struct run_options {
         const char *console_path; /* NULL: standard output */
         double timeout_seconds;   /* 0: none */
         enum exit_status_convention exit_status;
+        uint64_t until_position;  /* 0: run to the end */
+        const char *snapshot_path;/* with until_position: save the machine there */
+        const char *restore_path; /* continue from a snapshot instead of IMAGE */
+        bool mem_given, cmdline_given;
         bool help;
 };
 

@@ -19,6 +19,7 @@ struct loop {
         struct kick_timer kick;
         uint64_t start_ns;
         uint64_t timeout_at_ns; /* KICK_TIMER_NONE: no timeout */
+        uint64_t stop_at_position;
         struct run_result *result;
         uint64_t previous_exit_rip; /* where the guest was at the exit before */
         bool done;
@@ -168,9 +169,20 @@ static void handle_internal_error(struct loop *l)
         crash(l, what);
 }
 
+/* Exits the guest's own instructions cause: two runs fed the same inputs
+ * see the same sequence of them, so their count names a point in the
+ * instruction stream (BRIEF.md). */
+static bool is_deterministic_exit(uint32_t reason)
+{
+        return reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO || reason == KVM_EXIT_HLT ||
+               reason == KVM_EXIT_IRQ_WINDOW_OPEN;
+}
+
 static void handle_exit(struct loop *l)
 {
         char what[192];
+        if (is_deterministic_exit(l->run->exit_reason))
+                l->m->position++;
         switch (l->run->exit_reason) {
         case KVM_EXIT_IO:
                 handle_pio(l);
@@ -259,9 +271,13 @@ static void run_once(struct loop *l)
         }
         handle_exit(l);
         l->previous_exit_rip = l->run->s.regs.regs.rip;
+        if (!l->done && l->m->position == l->stop_at_position)
+                finish(l, RUN_STOPPED_AT_POSITION, "stopped at position %llu",
+                       (unsigned long long)l->m->position);
 }
 
-void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *result)
+void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
+                    struct run_result *result)
 {
         memset(result, 0, sizeof(*result));
         struct loop l = {
@@ -270,9 +286,10 @@ void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *r
                 .result = result,
                 .start_ns = monotonic_ns(),
                 .timeout_at_ns = KICK_TIMER_NONE,
+                .stop_at_position = limits->stop_at_position,
         };
-        if (timeout_ns)
-                l.timeout_at_ns = l.start_ns + timeout_ns;
+        if (limits->timeout_ns)
+                l.timeout_at_ns = l.start_ns + limits->timeout_ns;
         int rc = kick_timer__create(&l.kick, KICK_SIGNAL);
         if (!rc)
                 rc = kvm_vm__unblock_signal_in_guest(&m->vm, KICK_SIGNAL);

@@ -12,7 +12,15 @@ enum run_outcome {
         RUN_GUEST_EXITED,  /* the guest wrote a status to isa-debug-exit */
         RUN_GUEST_CRASHED, /* triple fault, emulation failure, unknown port... */
         RUN_TIMED_OUT,
+        RUN_STOPPED_AT_POSITION, /* --until reached; the machine can be saved */
         RUN_HOST_ERROR,
+};
+
+#define RUN_NO_POSITION_LIMIT UINT64_MAX
+
+struct run_limits {
+        uint64_t timeout_ns;       /* wall clock; 0 for none */
+        uint64_t stop_at_position; /* RUN_NO_POSITION_LIMIT for none */
 };
 
 struct exit_counts {
@@ -28,7 +36,7 @@ struct run_result {
         uint64_t elapsed_ns;
 };
 
-/* timeout_ns: wall-clock limit, 0 for none. */
-void vcpu_loop__run(struct machine *m, uint64_t timeout_ns, struct run_result *result);
+void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
+                    struct run_result *result);
 
 #endif

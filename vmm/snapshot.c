@@ -1,0 +1,238 @@
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "exit_status.h"
+
+#define HEADER_SIZE 12
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+        return -1;
+}
+
+static int encode_ram(const struct machine *m, struct state_writer *w)
+{
+        uLongf packed = compressBound((uLong)m->ram_size);
+        uint8_t *buf = malloc(packed);
+        if (!buf)
+                return -ENOMEM;
+        /* Level 1: guest RAM is mostly zeros, and speed matters more. */
+        if (compress2(buf, &packed, m->ram, (uLong)m->ram_size, 1) != Z_OK) {
+                free(buf);
+                return -EIO;
+        }
+        state_writer__begin(w, "RAM ", 1);
+        state_writer__u64(w, m->ram_size);
+        state_writer__bytes(w, buf, packed);
+        free(buf);
+        return state_writer__end(w);
+}
+
+int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
+                     struct state_writer *w)
+{
+        state_writer__bytes(w, SNAPSHOT_MAGIC, 8);
+        state_writer__u32(w, SNAPSHOT_VERSION);
+        state_writer__begin(w, "MACH", 1);
+        state_writer__u64(w, m->ram_size);
+        state_writer__u64(w, m->position);
+        int rc = state_writer__end(w);
+        if (!rc) rc = vcpu_state__save(vcpu, w);
+        if (!rc) rc = pic8259__save(&m->pic, w);
+        if (!rc) rc = pit8254__save(&m->pit, w);
+        if (!rc) rc = cmos_rtc__save(&m->rtc, w);
+        if (!rc) rc = uart16550__save(&m->uart, w);
+        if (!rc) rc = debug_exit__save(&m->debug_exit, w);
+        if (!rc) rc = post_port__save(&m->post, w);
+        if (!rc) rc = encode_ram(m, w);
+        return rc;
+}
+
+static int check_header(const uint8_t *buf, size_t length, char *err, size_t err_size)
+{
+        if (length < HEADER_SIZE)
+                return fail(err, err_size, "snapshot truncated: %zu bytes, the header needs %d",
+                            length, HEADER_SIZE);
+        if (memcmp(buf, SNAPSHOT_MAGIC, 8) != 0)
+                return fail(err, err_size, "not an ftvmm snapshot (bad magic)");
+        uint32_t version = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 |
+                           (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
+        if (version != SNAPSHOT_VERSION)
+                return fail(err, err_size, "snapshot format version %u, this build reads %u",
+                            version, SNAPSHOT_VERSION);
+        return 0;
+}
+
+static int read_machine_record(struct state_reader *r, uint64_t *ram_size, uint64_t *position)
+{
+        if (state_reader__begin(r, "MACH", 1))
+                return -1;
+        *ram_size = state_reader__u64(r);
+        *position = state_reader__u64(r);
+        return state_reader__end(r);
+}
+
+int snapshot__ram_size(const uint8_t *buf, size_t length, uint64_t *ram_size,
+                       char *err, size_t err_size)
+{
+        if (check_header(buf, length, err, err_size))
+                return -1;
+        struct state_reader r;
+        state_reader__init(&r, buf, length);
+        r.pos = HEADER_SIZE;
+        uint64_t position;
+        if (read_machine_record(&r, ram_size, &position))
+                return fail(err, err_size, "%s", r.error);
+        return 0;
+}
+
+static int decode_ram(struct state_reader *r, struct machine *m)
+{
+        if (state_reader__begin(r, "RAM ", 1))
+                return -1;
+        uint64_t size = state_reader__u64(r);
+        if (size != m->ram_size) {
+                state_reader__fail(r, "RAM record holds %llu bytes, the machine has %llu",
+                                   (unsigned long long)size, (unsigned long long)m->ram_size);
+                return -1;
+        }
+        size_t packed = r->payload_end - r->pos;
+        uLongf unpacked = (uLongf)m->ram_size;
+        if (uncompress(m->ram, &unpacked, r->buf + r->pos, (uLong)packed) != Z_OK ||
+            unpacked != m->ram_size) {
+                state_reader__fail(r, "RAM record does not decompress to %llu bytes",
+                                   (unsigned long long)m->ram_size);
+                return -1;
+        }
+        r->pos = r->payload_end;
+        return state_reader__end(r);
+}
+
+/* Devices load into the machine directly: each load leaves its device
+ * untouched on error, and a failed restore discards the machine anyway. */
+int snapshot__decode(const uint8_t *buf, size_t length, struct machine *m,
+                     struct vcpu_state *vcpu, char *err, size_t err_size)
+{
+        if (check_header(buf, length, err, err_size))
+                return -1;
+        struct state_reader r;
+        state_reader__init(&r, buf, length);
+        r.pos = HEADER_SIZE;
+        uint64_t ram_size = 0;
+        int rc = read_machine_record(&r, &ram_size, &m->position);
+        if (!rc && ram_size != m->ram_size)
+                return fail(err, err_size, "snapshot RAM size %llu does not match the machine's %llu",
+                            (unsigned long long)ram_size, (unsigned long long)m->ram_size);
+        if (!rc) rc = vcpu_state__load(vcpu, &r);
+        if (!rc) rc = pic8259__load(&m->pic, &r);
+        if (!rc) rc = pit8254__load(&m->pit, &r);
+        if (!rc) rc = cmos_rtc__load(&m->rtc, &r);
+        if (!rc) rc = uart16550__load(&m->uart, &r);
+        if (!rc) rc = debug_exit__load(&m->debug_exit, &r);
+        if (!rc) rc = post_port__load(&m->post, &r);
+        if (!rc) rc = decode_ram(&r, m);
+        if (rc)
+                return fail(err, err_size, "snapshot: %s", r.error);
+        if (r.pos != length)
+                return fail(err, err_size, "snapshot has %zu bytes after its last record",
+                            length - r.pos);
+        return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+        while (n) {
+                ssize_t done = write(fd, p, n);
+                if (done < 0 && errno == EINTR)
+                        continue;
+                if (done <= 0)
+                        return -1;
+                p += done;
+                n -= (size_t)done;
+        }
+        return 0;
+}
+
+int snapshot__save_file(struct machine *m, const char *path, char *err, size_t err_size)
+{
+        struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
+        if (!vcpu)
+                return fail(err, err_size, "out of memory"), EXIT_HOST_ERROR;
+        int rc = vcpu_state__get(&m->vm, vcpu);
+        if (rc) {
+                free(vcpu);
+                return fail(err, err_size, "reading the vCPU state: %s", strerror(-rc)),
+                       EXIT_HOST_ERROR;
+        }
+        struct state_writer w;
+        state_writer__init(&w);
+        rc = snapshot__encode(m, vcpu, &w);
+        free(vcpu);
+        if (rc) {
+                state_writer__release(&w);
+                return fail(err, err_size, "encoding the snapshot: %s", strerror(-rc)),
+                       EXIT_HOST_ERROR;
+        }
+        /* Write beside the target and rename, so a crash never leaves a
+         * half-written snapshot under the requested name. */
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.partial", path);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int status = 0;
+        if (fd < 0 || write_all(fd, w.buf, w.length) || fsync(fd) || close(fd) ||
+            rename(tmp, path)) {
+                fail(err, err_size, "%s: %s", path, strerror(errno));
+                status = EXIT_HOST_ERROR;
+                unlink(tmp);
+        }
+        state_writer__release(&w);
+        return status;
+}
+
+int snapshot__read_file(const char *path, uint8_t **buf, size_t *length,
+                        char *err, size_t err_size)
+{
+        *buf = NULL;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return fail(err, err_size, "%s: %s", path, strerror(errno)), EXIT_NO_INPUT;
+        struct stat st;
+        int status = 0;
+        if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+            (uint64_t)st.st_size > SNAPSHOT_MAX_FILE_SIZE) {
+                fail(err, err_size, "%s: not a regular file of a plausible size", path);
+                status = EXIT_BAD_IMAGE;
+        } else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+                fail(err, err_size, "%s: out of memory", path);
+                status = EXIT_HOST_ERROR;
+        } else {
+                *length = 0;
+                while (*length < (size_t)st.st_size) {
+                        ssize_t n = read(fd, *buf + *length, (size_t)st.st_size - *length);
+                        if (n <= 0) {
+                                fail(err, err_size, "%s: read failed", path);
+                                status = EXIT_NO_INPUT;
+                                break;
+                        }
+                        *length += (size_t)n;
+                }
+        }
+        close(fd);
+        return status;
+}
