@@ -19,6 +19,7 @@ static const struct {
         { "post_port", make_post_port_suite },
         { "pvh_loader", make_pvh_loader_suite },
         { "options", make_options_suite },
+        { "snapshot", make_snapshot_suite },
 };
 
 int main(int argc, char **argv)

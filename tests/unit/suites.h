@@ -14,5 +14,6 @@ Suite *make_debug_exit_suite(void);
 Suite *make_post_port_suite(void);
 Suite *make_pvh_loader_suite(void);
 Suite *make_options_suite(void);
+Suite *make_snapshot_suite(void);
 
 #endif
