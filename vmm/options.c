@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +75,15 @@ static int parse_seconds(const char *text, double *seconds)
         return 0;
 }
 
-static int fail(char *err, size_t err_size, const char *fmt, const char *arg)
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
 {
-        snprintf(err, err_size, fmt, arg);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
         return -1;
 }
 
@@ -98,7 +105,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'c':
                 if (strlen(arg) > OPTIONS_MAX_CMDLINE)
                         return fail(err, err_size,
-                                    "--cmdline: longer than 4095 bytes%s", "");
+                                    "--cmdline: longer than %d bytes", OPTIONS_MAX_CMDLINE);
                 opts->cmdline = arg;
                 opts->cmdline_given = true;
                 return 0;
@@ -146,19 +153,19 @@ static int check_combination(int argc, char **argv, struct run_options *opts,
                              char *err, size_t err_size)
 {
         if (!opts->until_position != !opts->snapshot_path)
-                return fail(err, err_size, "--until and --snapshot go together%s", "");
+                return fail(err, err_size, "--until and --snapshot go together");
         if (opts->restore_path) {
                 if (optind < argc)
                         return fail(err, err_size, "--restore replaces IMAGE; unexpected '%s'",
                                     argv[optind]);
                 if (opts->mem_given || opts->cmdline_given)
                         return fail(err, err_size,
-                                    "--restore takes RAM size and command line from the snapshot; drop --mem and --cmdline%s", "");
+                                    "--restore takes RAM size and command line from the snapshot; drop --mem and --cmdline");
                 opts->image = opts->restore_path;
                 return 0;
         }
         if (optind >= argc)
-                return fail(err, err_size, "missing IMAGE argument%s", "");
+                return fail(err, err_size, "missing IMAGE argument");
         if (optind + 1 < argc)
                 return fail(err, err_size, "unexpected argument '%s'", argv[optind + 1]);
         opts->image = argv[optind];

@@ -75,8 +75,8 @@ static void report_bad_access(struct loop *l, const struct io_bus *bus, uint64_t
         const struct io_range *r = io_bus__find(bus, addr, size);
         const char *dir = is_write ? "write" : "read";
         if (!r)
-                snprintf(what, sizeof(what), "guest %s of %u byte(s)%s to unknown %s address 0x%llx",
-                         dir, size, "", bus->name, (unsigned long long)addr);
+                snprintf(what, sizeof(what), "guest %s of %u byte(s) to unknown %s address 0x%llx",
+                         dir, size, bus->name, (unsigned long long)addr);
         else
                 snprintf(what, sizeof(what), "device '%s' refused a %u-byte %s at %s 0x%llx (%s)",
                          r->name, size, dir, bus->name, (unsigned long long)addr, strerror(-rc));

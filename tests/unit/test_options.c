@@ -100,6 +100,22 @@ START_TEST(help_needs_no_image)
 }
 END_TEST
 
+START_TEST(snapshot_options)
+{
+        ck_assert_int_eq(PARSE("--until", "150", "--snapshot", "s.snap", "g.elf"), 0);
+        ck_assert_uint_eq(opts.until_position, 150);
+        ck_assert_str_eq(opts.snapshot_path, "s.snap");
+        ck_assert_int_eq(PARSE("--restore", "s.snap"), 0);
+        ck_assert_str_eq(opts.restore_path, "s.snap");
+        expect_error(PARSE("--until", "150", "g.elf"), "--until and --snapshot go together");
+        expect_error(PARSE("--snapshot", "s", "g.elf"), "--until and --snapshot go together");
+        expect_error(PARSE("--until", "0", "--snapshot", "s", "g.elf"), "--until '0'");
+        expect_error(PARSE("--until", "-5", "--snapshot", "s", "g.elf"), "--until '-5'");
+        expect_error(PARSE("--restore", "s.snap", "g.elf"), "--restore replaces IMAGE");
+        expect_error(PARSE("--restore", "s.snap", "--mem", "64M"), "drop --mem");
+}
+END_TEST
+
 Suite *make_options_suite(void)
 {
         Suite *s = suite_create("options");
@@ -111,6 +127,7 @@ Suite *make_options_suite(void)
         tcase_add_test(tc, bad_values);
         tcase_add_test(tc, bad_usage);
         tcase_add_test(tc, help_needs_no_image);
+        tcase_add_test(tc, snapshot_options);
         suite_add_tcase(s, tc);
         return s;
 }
