@@ -106,6 +106,19 @@ static int prepare_machine(struct machine *m, const struct run_options *opts, in
         return status;
 }
 
+static void print_stats(const struct machine *m, const struct run_result *r)
+{
+        const struct exit_counts *e = &r->exits;
+        fprintf(stderr,
+                "ftvmm: %.3f s, position %llu; exits: %llu port I/O, %llu MMIO, %llu HLT, "
+                "%llu interrupt window, %llu kicks, %llu other; %llu interrupts injected\n",
+                (double)r->elapsed_ns / 1e9, (unsigned long long)m->position,
+                (unsigned long long)e->pio, (unsigned long long)e->mmio,
+                (unsigned long long)e->hlt, (unsigned long long)e->irq_window,
+                (unsigned long long)e->kicks, (unsigned long long)e->other,
+                (unsigned long long)e->interrupts_injected);
+}
+
 static int run_machine(const struct run_options *opts, int console_fd)
 {
         struct machine m;
@@ -123,6 +136,8 @@ static int run_machine(const struct run_options *opts, int console_fd)
         };
         struct run_result result;
         vcpu_loop__run(&m, &limits, &result);
+        if (opts->stats)
+                print_stats(&m, &result);
         if (result.outcome == RUN_STOPPED_AT_POSITION) {
                 status = snapshot__save_file(&m, opts->snapshot_path, err, sizeof(err));
                 if (status)

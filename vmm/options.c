@@ -25,6 +25,8 @@ const char options__run_help[] =
 "      --exit-status=STYLE  'guest' (default): exit with the status the guest\n"
 "                           wrote to isa-debug-exit; 'qemu': exit with\n"
 "                           (status << 1) | 1, as QEMU does\n"
+"      --stats              print the exits and interrupts counted, on stderr\n"
+"                           when the guest stops\n"
 "      --until POS          stop at position POS (the POS-th deterministic\n"
 "                           exit: port I/O, MMIO, HLT, interrupt window) and\n"
 "                           save the machine to the --snapshot file\n"
@@ -136,6 +138,9 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 opts->until_position = pos;
                 return 0;
         }
+        case 'T':
+                opts->stats = true;
+                return 0;
         case 'S':
                 opts->snapshot_path = arg;
                 return 0;
@@ -181,6 +186,7 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "console", required_argument, NULL, 'C' },
                 { "timeout", required_argument, NULL, 't' },
                 { "exit-status", required_argument, NULL, 'E' },
+                { "stats", no_argument, NULL, 'T' },
                 { "until", required_argument, NULL, 'U' },
                 { "snapshot", required_argument, NULL, 'S' },
                 { "restore", required_argument, NULL, 'R' },

@@ -28,6 +28,7 @@ struct run_options {
         const char *snapshot_path;/* with until_position: save the machine there */
         const char *restore_path; /* continue from a snapshot instead of IMAGE */
         bool mem_given, cmdline_given;
+        bool stats;               /* print exit counts on stderr at the end */
         bool help;
 };
 

@@ -45,3 +45,9 @@ run_case "--timeout stops a guest that runs too long" 124 -- \
         "$FTVMM" run --timeout 1 --cmdline "lines=1000 period_ms=100" "$G/counter.elf"
 expect_err "timeout"
 end_case
+
+run_case "--stats counts the exits" 0 -- "$FTVMM" run --stats --cmdline "count=300" "$G/pio.elf"
+expect_err "exits: [0-9]+ port I/O"
+n=$(grep -Eo 'exits: [0-9]+ port' "$WORK/err" | grep -Eo '[0-9]+' || echo 0)
+[[ $n -ge 300 ]] || note "counted $n port I/O exits for 300 outb instructions"
+end_case

@@ -36,7 +36,7 @@ expect_err "--mem 'lots'"
 end_case
 
 run_case "run --help documents every flag" 0 -- "$FTVMM" run --help
-for flag in --mem --cmdline --console --timeout --exit-status --help; do
+for flag in --mem --cmdline --console --timeout --exit-status --stats --until --snapshot --restore --help; do
         expect_out -- "$flag"
 done
 end_case

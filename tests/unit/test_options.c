@@ -97,6 +97,10 @@ START_TEST(help_needs_no_image)
         ck_assert_ptr_nonnull(strstr(options__run_help, "--cmdline"));
         ck_assert_ptr_nonnull(strstr(options__run_help, "--timeout"));
         ck_assert_ptr_nonnull(strstr(options__run_help, "--exit-status"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--stats"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--until"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--snapshot"));
+        ck_assert_ptr_nonnull(strstr(options__run_help, "--restore"));
 }
 END_TEST
 
