@@ -84,8 +84,7 @@ int state_writer__end(struct state_writer *w)
                 return -EOVERFLOW;
         for (unsigned i = 0; i < 4; i++)
                 w->buf[w->record_start + 8 + i] = (uint8_t)(payload >> (8 * i));
-        uLong crc = crc32(0L, w->buf + w->record_start,
-                          (uInt)(w->length - w->record_start));
+        uLong crc = crc32_z(0L, w->buf + w->record_start, w->length - w->record_start);
         put_le(w, crc, 4);
         return w->failed ? -ENOMEM : 0;
 }
@@ -123,7 +122,8 @@ int state_reader__begin(struct state_reader *r, const char tag[4],
                         uint16_t version)
 {
         size_t start = r->pos;
-        size_t left = r->length - start;
+        /* Callers may place pos themselves (past a file header). */
+        size_t left = start <= r->length ? r->length - start : 0;
 
         if (left < DEVICE_STATE_HEADER_SIZE + DEVICE_STATE_TRAILER_SIZE) {
                 state_reader__fail(r, "%.4s state truncated: %zu bytes, header needs %d",
@@ -153,7 +153,7 @@ int state_reader__begin(struct state_reader *r, const char tag[4],
         }
         size_t body = DEVICE_STATE_HEADER_SIZE + (size_t)payload;
         uint32_t stored = (uint32_t)get_le(h + body, 4);
-        uint32_t computed = (uint32_t)crc32(0L, h, (uInt)body);
+        uint32_t computed = (uint32_t)crc32_z(0L, h, body);
         if (stored != computed) {
                 state_reader__fail(r, "%.4s state corrupt: crc32 %08x, expected %08x",
                                    tag, computed, stored);

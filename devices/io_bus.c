@@ -37,8 +37,9 @@ const struct io_range *io_bus__find(const struct io_bus *bus, uint64_t addr,
 {
         for (unsigned i = 0; i < bus->count; i++) {
                 const struct io_range *r = &bus->ranges[i];
-                /* The whole access must fall inside one device's range. */
-                if (addr >= r->base && size <= r->length &&
+                /* The whole access must fall inside one device's range; an
+                 * empty access touches no device. */
+                if (size && addr >= r->base && size <= r->length &&
                     addr - r->base <= r->length - size)
                         return r;
         }
