@@ -122,8 +122,8 @@ int machine__start(struct machine *m, const struct vcpu_state *restore,
         return 0;
 }
 
-static int read_image(const char *path, uint8_t **data, size_t *size,
-                      char *err, size_t err_size)
+int machine__read_image(const char *path, uint8_t **data, size_t *size,
+                        char *err, size_t err_size)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -160,32 +160,34 @@ static int read_image(const char *path, uint8_t **data, size_t *size,
         return status;
 }
 
-int machine__load_image(struct machine *m, const char *path, const char *cmdline,
-                        char *err, size_t err_size)
+int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t *image,
+                              size_t size, const char *cmdline, char *err, size_t err_size)
 {
-        uint8_t *image = NULL;
-        size_t size = 0;
-        int status = read_image(path, &image, &size, err, err_size);
-        if (status) {
-                free(image);
-                return status;
-        }
         struct pvh_image loaded;
         char why[256];
-        if (pvh_loader__load(image, size, m->ram, m->ram_size, &loaded,
-                             why, sizeof(why)) < 0) {
-                snprintf(err, err_size, "%s: %s", path, why);
-                free(image);
+        if (pvh_loader__load(image, size, m->ram, m->ram_size, &loaded, why, sizeof(why)) < 0) {
+                snprintf(err, err_size, "%s: %s", name, why);
                 return EXIT_BAD_IMAGE;
         }
-        free(image);
         uint64_t start_info = pvh_loader__write_start_info(m->ram, m->ram_size,
                                                            cmdline, why, sizeof(why));
         if (!start_info) {
-                snprintf(err, err_size, "%s: %s", path, why);
+                snprintf(err, err_size, "%s: %s", name, why);
                 return EXIT_USAGE;
         }
         m->entry = loaded.entry;
         m->start_info = (uint32_t)start_info;
         return 0;
+}
+
+int machine__load_image(struct machine *m, const char *path, const char *cmdline,
+                        char *err, size_t err_size)
+{
+        uint8_t *image = NULL;
+        size_t size = 0;
+        int status = machine__read_image(path, &image, &size, err, err_size);
+        if (!status)
+                status = machine__load_image_bytes(m, path, image, size, cmdline, err, err_size);
+        free(image);
+        return status;
 }

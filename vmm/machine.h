@@ -46,6 +46,10 @@ struct machine {
         struct console_output console;
 };
 
+/* A machine that machine__destroy may be called on before it was created. */
+#define MACHINE_UNCREATED \
+        ((struct machine){ .vm = { .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 } })
+
 /* Three steps, so that a bad image is reported before KVM is touched. Each
  * returns 0 or an exit_status with a one-line message in err. */
 
@@ -55,6 +59,12 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
                     char *err, size_t err_size);
 /* Loads a PVH ELF image into RAM and writes hvm_start_info. */
 int machine__load_image(struct machine *m, const char *path, const char *cmdline,
+                        char *err, size_t err_size);
+/* The same from bytes in memory; name is for messages. */
+int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t *image,
+                              size_t size, const char *cmdline, char *err, size_t err_size);
+/* Reads a whole image file (at most 1 GiB). Returns 0 or an exit_status. */
+int machine__read_image(const char *path, uint8_t **data, size_t *size,
                         char *err, size_t err_size);
 struct vcpu_state;
 /* Creates the KVM VM over the RAM and puts the vCPU at the PVH entry, or,

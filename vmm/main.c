@@ -11,6 +11,7 @@
 #include "machine.h"
 #include "options.h"
 #include "snapshot.h"
+#include "../replication/replay_session.h"
 #include "vcpu_loop.h"
 
 #define FTVMM_VERSION "0.1.0"
@@ -21,6 +22,8 @@ static const char main_help[] =
 "\n"
 "Commands:\n"
 "  run IMAGE      boot a PVH ELF guest image and run it until it exits\n"
+"  record IMAGE   run it and write a log that replays it (--log FILE)\n"
+"  replay LOG     re-execute a recorded run from its log and verify it\n"
 "  help [CMD]     show help for ftvmm or for one command\n"
 "  version        print the version\n"
 "\n"
@@ -58,7 +61,9 @@ static int exit_code_for(const struct run_options *opts, const struct run_result
         case RUN_TIMED_OUT:
                 fprintf(stderr, "ftvmm: %s: %s\n", opts->image, r->message);
                 return EXIT_TIMEOUT;
-        case RUN_STOPPED_AT_POSITION: /* handled by the caller */
+        case RUN_STOPPED_AT_POSITION: /* handled by the callers */
+        case RUN_DIVERGED:
+        case RUN_LOG_ENDED:
         case RUN_HOST_ERROR:
                 break;
         }
@@ -121,7 +126,7 @@ static void print_stats(const struct machine *m, const struct run_result *r)
 
 static int run_machine(const struct run_options *opts, int console_fd)
 {
-        struct machine m;
+        struct machine m = MACHINE_UNCREATED;
         char err[512];
         int status = prepare_machine(&m, opts, console_fd, err, sizeof(err));
         if (status) {
@@ -164,6 +169,10 @@ static int command_run(int argc, char **argv)
                 fputs(options__run_help, stdout);
                 return 0;
         }
+        if (opts.log_path) {
+                fprintf(stderr, "ftvmm run: --log belongs to 'ftvmm record'\n");
+                return EXIT_USAGE;
+        }
         int console_fd;
         int status = open_console(&opts, &console_fd);
         if (status)
@@ -174,10 +183,171 @@ static int command_run(int argc, char **argv)
         return status;
 }
 
+
+static int finish_record(struct machine *m, struct replay_session *session,
+                         const struct run_options *opts, const struct run_result *r)
+{
+        char err[512];
+        if (replay_writer__close(&session->writer, err, sizeof(err))) {
+                fprintf(stderr, "ftvmm: %s\n", err);
+                return EXIT_HOST_ERROR;
+        }
+        fprintf(stderr, "record: %llu epochs, 0 checkpoint epochs, %llu positions, log %s\n",
+                (unsigned long long)session->epochs, (unsigned long long)m->position,
+                opts->log_path);
+        return exit_code_for(opts, r);
+}
+
+static int record_machine(const struct run_options *opts, int console_fd)
+{
+        struct machine m = MACHINE_UNCREATED;
+        struct replay_session session;
+        char err[512];
+        uint8_t *image = NULL;
+        size_t size = 0;
+        replay_session__init_record(&session, environment__live(), &m.position);
+        int status = machine__read_image(opts->image, &image, &size, err, sizeof(err));
+        if (!status)
+                status = machine__create(&m, opts->mem_bytes, &session.env, console_fd,
+                                         opts->console_path ? opts->console_path : "stdout",
+                                         err, sizeof(err));
+        if (!status)
+                status = machine__load_image_bytes(&m, opts->image, image, size, opts->cmdline,
+                                                   err, sizeof(err));
+        struct replay_boot boot = { .ram_size = opts->mem_bytes, .cmdline = opts->cmdline,
+                                    .image = image, .image_size = size };
+        if (!status && replay_writer__open(&session.writer, opts->log_path, &boot, err, sizeof(err)))
+                status = EXIT_NO_INPUT;
+        free(image);
+        if (!status)
+                status = machine__start(&m, NULL, err, sizeof(err));
+        if (status) {
+                fprintf(stderr, "ftvmm: %s\n", err);
+                machine__destroy(&m);
+                return status;
+        }
+        struct run_limits limits = {
+                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
+                .stop_at_position = RUN_NO_POSITION_LIMIT,
+                .replay = &session,
+        };
+        struct run_result result;
+        vcpu_loop__run(&m, &limits, &result);
+        if (opts->stats)
+                print_stats(&m, &result);
+        status = finish_record(&m, &session, opts, &result);
+        machine__destroy(&m);
+        return status;
+}
+
+static int report_replay(const struct machine *m, const struct replay_session *session,
+                         const struct run_options *opts, const struct run_result *r)
+{
+        switch (r->outcome) {
+        case RUN_GUEST_EXITED:
+                printf("replay: identical, %llu epochs, 0 checkpoint epochs, %llu positions\n",
+                       (unsigned long long)session->epochs, (unsigned long long)m->position);
+                return 0;
+        case RUN_DIVERGED:
+                fprintf(stderr, "replay: diverged: %s\n", r->message);
+                return EXIT_DIVERGED;
+        case RUN_LOG_ENDED:
+                fprintf(stderr, "replay: %s: cut short, %s; replayed up to position %llu\n",
+                        opts->image, r->message, (unsigned long long)m->position);
+                return EXIT_LOG_CUT_SHORT;
+        default:
+                return exit_code_for(opts, r);
+        }
+}
+
+static int replay_machine(const struct run_options *opts, int console_fd)
+{
+        struct machine m = MACHINE_UNCREATED;
+        struct replay_session session;
+        struct replay_boot boot;
+        char err[512];
+        replay_session__init_replay(&session, &m.position);
+        int status = 0;
+        if (replay_reader__open(&session.reader, opts->image, &boot, err, sizeof(err)))
+                status = access(opts->image, R_OK) ? EXIT_NO_INPUT : EXIT_BAD_IMAGE;
+        if (!status)
+                status = machine__create(&m, boot.ram_size, &session.env, console_fd,
+                                         opts->console_path ? opts->console_path : "stdout",
+                                         err, sizeof(err));
+        if (!status)
+                status = machine__load_image_bytes(&m, opts->image, boot.image, boot.image_size,
+                                                   boot.cmdline, err, sizeof(err));
+        if (!status)
+                status = machine__start(&m, NULL, err, sizeof(err));
+        if (status) {
+                fprintf(stderr, "ftvmm: %s\n", err);
+                machine__destroy(&m);
+                replay_reader__close(&session.reader);
+                return status;
+        }
+        struct run_limits limits = {
+                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
+                .stop_at_position = RUN_NO_POSITION_LIMIT,
+                .replay = &session,
+        };
+        struct run_result result;
+        vcpu_loop__run(&m, &limits, &result);
+        if (opts->stats)
+                print_stats(&m, &result);
+        status = report_replay(&m, &session, opts, &result);
+        machine__destroy(&m);
+        replay_reader__close(&session.reader);
+        return status;
+}
+
+static int command_record_or_replay(int argc, char **argv, bool replay)
+{
+        const char *name = replay ? "replay" : "record";
+        struct run_options opts;
+        char err[256];
+        if (options__parse_run(argc, argv, &opts, err, sizeof(err)) < 0) {
+                fprintf(stderr, "ftvmm %s: %s\nTry 'ftvmm %s --help'.\n", name, err, name);
+                return EXIT_USAGE;
+        }
+        if (opts.help) {
+                fputs(replay ? options__replay_help : options__record_help, stdout);
+                return 0;
+        }
+        const char *misfit = NULL;
+        if (opts.until_position || opts.restore_path)
+                misfit = "--until, --snapshot and --restore";
+        else if (replay && (opts.mem_given || opts.cmdline_given || opts.log_path))
+                misfit = "--mem, --cmdline and --log (the log holds them)";
+        if (misfit) {
+                fprintf(stderr, "ftvmm %s: %s do not apply here\n", name, misfit);
+                return EXIT_USAGE;
+        }
+        if (!replay && !opts.log_path) {
+                fprintf(stderr, "ftvmm record: --log FILE is required\n");
+                return EXIT_USAGE;
+        }
+        int console_fd;
+        int status = open_console(&opts, &console_fd);
+        if (status)
+                return status;
+        status = replay ? replay_machine(&opts, console_fd) : record_machine(&opts, console_fd);
+        if (console_fd != STDOUT_FILENO)
+                close(console_fd);
+        return status;
+}
+
 static int command_help(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "run") == 0) {
                 fputs(options__run_help, stdout);
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "record") == 0) {
+                fputs(options__record_help, stdout);
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "replay") == 0) {
+                fputs(options__replay_help, stdout);
                 return 0;
         }
         if (argc > 1 && strcmp(argv[1], "help") != 0 && strcmp(argv[1], "version") != 0 &&
@@ -200,6 +370,8 @@ int main(int argc, char **argv)
         const char *cmd = argv[1];
         if (strcmp(cmd, "run") == 0)
                 return command_run(argc - 1, argv + 1);
+        if (strcmp(cmd, "record") == 0 || strcmp(cmd, "replay") == 0)
+                return command_record_or_replay(argc - 1, argv + 1, cmd[2] == 'p');
         if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
                 return command_help(argc - 1, argv + 1);
         if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

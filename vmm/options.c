@@ -41,6 +41,30 @@ const char options__run_help[] =
 "emulation failure, unknown port, halt with interrupts off), 71 host error,\n"
 "124 timeout.\n";
 
+const char options__record_help[] =
+"Usage: ftvmm record [OPTION]... --log FILE IMAGE\n"
+"Run IMAGE as 'ftvmm run' does, delivering interrupts only at deterministic\n"
+"exits, and write every value it takes from the host (clock reads) and every\n"
+"epoch end (interrupt delivered, with a digest of the registers) to FILE.\n"
+"\n"
+"  -l, --log FILE           the log to write (required)\n"
+"  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status and\n"
+"  --stats as for 'ftvmm run'\n"
+"  -h, --help               show this help and exit\n";
+
+const char options__replay_help[] =
+"Usage: ftvmm replay [OPTION]... LOG\n"
+"Re-execute a recorded run from its log alone, without the host's clocks,\n"
+"checking every epoch's position, interrupt and register digest. Ends with\n"
+"'replay: identical, E epochs, C checkpoint epochs, P positions' (exit 0), or\n"
+"names the first divergence (exit 76), or reports a log cut short (exit 74)\n"
+"after replaying up to its last complete record.\n"
+"\n"
+"      --console FILE       write the guest's serial output to FILE\n"
+"  -t, --timeout SECONDS    stop after SECONDS of wall-clock time (exit 124)\n"
+"      --stats              print the exits and interrupts counted\n"
+"  -h, --help               show this help and exit\n";
+
 int options__parse_size(const char *text, uint64_t *bytes)
 {
         char *end;
@@ -141,6 +165,9 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'T':
                 opts->stats = true;
                 return 0;
+        case 'l':
+                opts->log_path = arg;
+                return 0;
         case 'S':
                 opts->snapshot_path = arg;
                 return 0;
@@ -187,6 +214,7 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "timeout", required_argument, NULL, 't' },
                 { "exit-status", required_argument, NULL, 'E' },
                 { "stats", no_argument, NULL, 'T' },
+                { "log", required_argument, NULL, 'l' },
                 { "until", required_argument, NULL, 'U' },
                 { "snapshot", required_argument, NULL, 'S' },
                 { "restore", required_argument, NULL, 'R' },
@@ -202,7 +230,7 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
         optind = 1;
         opterr = 0; /* we print our own message, naming the option */
         int opt;
-        while ((opt = getopt_long(argc, argv, ":m:c:t:h", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":m:c:t:l:h", longopts, NULL)) != -1) {
                 if (opt == '?')
                         return fail(err, err_size, "unknown option '%s'",
                                     argv[optind - 1]);

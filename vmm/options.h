@@ -29,6 +29,7 @@ struct run_options {
         const char *restore_path; /* continue from a snapshot instead of IMAGE */
         bool mem_given, cmdline_given;
         bool stats;               /* print exit counts on stderr at the end */
+        const char *log_path;     /* ftvmm record: where the log goes */
         bool help;
 };
 
@@ -39,5 +40,7 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
 /* "128M", "1G", "65536" (bytes), "64k": returns 0 or -1. */
 int options__parse_size(const char *text, uint64_t *bytes);
 extern const char options__run_help[];
+extern const char options__record_help[];
+extern const char options__replay_help[];
 
 #endif

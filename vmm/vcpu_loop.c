@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "kick_timer.h"
 
 /* Realtime signals are never used by libc or by default handlers. */
@@ -22,6 +24,8 @@ struct loop {
         uint64_t stop_at_position;
         struct run_result *result;
         uint64_t previous_exit_rip; /* where the guest was at the exit before */
+        struct replay_session *replay;
+        bool at_deterministic_exit;  /* events may be delivered now */
         bool done;
 };
 
@@ -107,6 +111,8 @@ static void handle_pio(struct loop *l)
                         report_bad_access(l, &l->m->pio, run->io.port, data, size, is_write, rc);
         }
         if (l->m->debug_exit.requested) {
+                if (l->replay)
+                        replay_session__guest_exit(l->replay, l->m->debug_exit.status);
                 l->result->outcome = RUN_GUEST_EXITED;
                 l->result->guest_status = l->m->debug_exit.status;
                 l->done = true;
@@ -131,10 +137,14 @@ static void handle_mmio(struct loop *l)
 
 /* The next moment the VMM must regain control without a guest exit. The
  * live environment's clock is CLOCK_MONOTONIC, so device deadlines and the
- * kick timer share one time base. */
+ * kick timer share one time base. When recording or replaying, a kick could
+ * deliver nothing (events wait for a deterministic exit), so only the
+ * timeout kicks. */
 static uint64_t next_wakeup_ns(const struct loop *l)
 {
         uint64_t pit = pit8254__next_deadline_ns(&l->m->pit);
+        if (l->replay)
+                return l->timeout_at_ns;
         return pit < l->timeout_at_ns ? pit : l->timeout_at_ns;
 }
 
@@ -147,11 +157,15 @@ static void handle_hlt(struct loop *l)
         }
         if (pic8259__interrupt_pending(&l->m->pic))
                 return;
-        if (pit8254__next_deadline_ns(&l->m->pit) == UINT64_MAX) {
+        uint64_t deadline = pit8254__next_deadline_ns(&l->m->pit);
+        if (deadline == UINT64_MAX) {
                 crash(l, "guest halted waiting for an interrupt that no device will raise");
                 return;
         }
-        kick_timer__arm(&l->kick, next_wakeup_ns(l));
+        /* A replay takes the time that passed from the log, not the host. */
+        if (l->replay && l->replay->mode == REPLAY_REPLAY)
+                return;
+        kick_timer__arm(&l->kick, deadline < l->timeout_at_ns ? deadline : l->timeout_at_ns);
         kick_timer__wait(&l->kick);
 }
 
@@ -241,6 +255,11 @@ static int deliver_interrupt(struct loop *l)
         if (ioctl(l->m->vm.vcpu_fd, KVM_INTERRUPT, &irq) < 0)
                 return -errno;
         l->result->exits.interrupts_injected++;
+        if (l->replay) {
+                const struct kvm_regs *regs = &run->s.regs.regs;
+                uint32_t digest = (uint32_t)crc32(0L, (const Bytef *)regs, sizeof(*regs));
+                replay_session__epoch_end(l->replay, (uint8_t)irq.irq, digest);
+        }
         return 0;
 }
 
@@ -252,8 +271,14 @@ static void run_once(struct loop *l)
                        (double)(now - l->start_ns) / 1e9);
                 return;
         }
-        pit8254__advance(&l->m->pit, environment__monotonic_ns(l->m->env));
-        int rc = deliver_interrupt(l);
+        int rc = 0;
+        /* Recording or replaying, events wait for a deterministic exit,
+         * where both runs are at the same position: what P1 and P5 will
+         * rest on in a replicated pair. */
+        if (!l->replay || l->at_deterministic_exit) {
+                pit8254__advance(&l->m->pit, environment__monotonic_ns(l->m->env));
+                rc = deliver_interrupt(l);
+        }
         if (!rc)
                 rc = kick_timer__arm(&l->kick, next_wakeup_ns(l));
         if (rc) {
@@ -263,6 +288,7 @@ static void run_once(struct loop *l)
         if (ioctl(l->m->vm.vcpu_fd, KVM_RUN, 0) < 0) {
                 if (errno == EINTR || errno == EAGAIN) {
                         l->result->exits.kicks++;
+                        l->at_deterministic_exit = false;
                         kick_timer__consume(&l->kick);
                         return;
                 }
@@ -270,7 +296,13 @@ static void run_once(struct loop *l)
                 return;
         }
         handle_exit(l);
+        l->at_deterministic_exit = is_deterministic_exit(l->run->exit_reason);
         l->previous_exit_rip = l->run->s.regs.regs.rip;
+        if (l->replay && l->replay->stop != REPLAY_RUNNING) {
+                finish(l, l->replay->stop == REPLAY_DIVERGED ? RUN_DIVERGED : RUN_LOG_ENDED,
+                       "%s", l->replay->why);
+                return;
+        }
         if (!l->done && l->m->position == l->stop_at_position)
                 finish(l, RUN_STOPPED_AT_POSITION, "stopped at position %llu",
                        (unsigned long long)l->m->position);
@@ -287,6 +319,8 @@ void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
                 .start_ns = monotonic_ns(),
                 .timeout_at_ns = KICK_TIMER_NONE,
                 .stop_at_position = limits->stop_at_position,
+                .replay = limits->replay,
+                .at_deterministic_exit = true,
         };
         if (limits->timeout_ns)
                 l.timeout_at_ns = l.start_ns + limits->timeout_ns;

@@ -7,20 +7,28 @@
 #include <stdint.h>
 
 #include "machine.h"
+#include "../replication/replay_session.h"
 
 enum run_outcome {
         RUN_GUEST_EXITED,  /* the guest wrote a status to isa-debug-exit */
         RUN_GUEST_CRASHED, /* triple fault, emulation failure, unknown port... */
         RUN_TIMED_OUT,
         RUN_STOPPED_AT_POSITION, /* --until reached; the machine can be saved */
+        RUN_DIVERGED,            /* replay: the run left what the log describes */
+        RUN_LOG_ENDED,           /* replay: the log ran out before the guest stopped */
         RUN_HOST_ERROR,
 };
 
 #define RUN_NO_POSITION_LIMIT UINT64_MAX
 
+struct replay_session;
+
 struct run_limits {
         uint64_t timeout_ns;       /* wall clock; 0 for none */
         uint64_t stop_at_position; /* RUN_NO_POSITION_LIMIT for none */
+        /* Recording or replaying: interrupts are delivered only at
+         * deterministic exits, and every epoch end goes through the log. */
+        struct replay_session *replay;
 };
 
 struct exit_counts {

@@ -15,5 +15,6 @@ Suite *make_post_port_suite(void);
 Suite *make_pvh_loader_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
+Suite *make_replay_log_suite(void);
 
 #endif
