@@ -1,24 +1,13 @@
 #include "replay_log.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../vmm/error_message.h"
+
 #define MAX_LOG_SIZE (16ull << 30)
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        return -1;
-}
 
 /* Writes what is buffered and empties the buffer. */
 static void flush_buffer(struct replay_writer *w)
@@ -36,7 +25,7 @@ int replay_writer__open(struct replay_writer *w, const char *path,
         w->path = path;
         w->file = fopen(path, "wb");
         if (!w->file)
-                return fail(err, err_size, "%s: %s", path, strerror(errno));
+                return error_message(err, err_size, "%s: %s", path, strerror(errno));
         state_writer__init(&w->buf);
         state_writer__bytes(&w->buf, REPLAY_LOG_MAGIC, 8);
         state_writer__u32(&w->buf, REPLAY_LOG_VERSION);
@@ -75,7 +64,7 @@ int replay_writer__close(struct replay_writer *w, char *err, size_t err_size)
         int rc = (fclose(w->file) != 0 || w->failed) ? -1 : 0;
         state_writer__release(&w->buf);
         if (rc)
-                return fail(err, err_size, "%s: writing the log failed", w->path);
+                return error_message(err, err_size, "%s: writing the log failed", w->path);
         return 0;
 }
 
@@ -83,17 +72,17 @@ static int read_file(const char *path, uint8_t **buf, size_t *length, char *err,
 {
         FILE *f = fopen(path, "rb");
         if (!f)
-                return fail(err, err_size, "%s: %s", path, strerror(errno));
+                return error_message(err, err_size, "%s: %s", path, strerror(errno));
         struct stat st;
         if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_LOG_SIZE) {
                 fclose(f);
-                return fail(err, err_size, "%s: not a regular file of a plausible size", path);
+                return error_message(err, err_size, "%s: not a regular file of a plausible size", path);
         }
         *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
         *length = *buf ? fread(*buf, 1, (size_t)st.st_size, f) : 0;
         fclose(f);
         if (!*buf || *length != (size_t)st.st_size)
-                return fail(err, err_size, "%s: read failed", path);
+                return error_message(err, err_size, "%s: read failed", path);
         return 0;
 }
 
@@ -129,16 +118,16 @@ int replay_reader__open(struct replay_reader *rd, const char *path,
         if (read_file(path, &rd->buf, &rd->length, err, err_size))
                 return -1;
         if (rd->length < REPLAY_LOG_HEADER_SIZE || memcmp(rd->buf, REPLAY_LOG_MAGIC, 8) != 0)
-                return fail(err, err_size, "%s: not an ftvmm log (bad magic)", path);
+                return error_message(err, err_size, "%s: not an ftvmm log (bad magic)", path);
         uint32_t version;
         memcpy(&version, rd->buf + 8, 4);
         if (version != REPLAY_LOG_VERSION)
-                return fail(err, err_size, "%s: log format version %u, this build reads %u",
+                return error_message(err, err_size, "%s: log format version %u, this build reads %u",
                             path, version, REPLAY_LOG_VERSION);
         state_reader__init(&rd->r, rd->buf, rd->length);
         rd->r.pos = REPLAY_LOG_HEADER_SIZE;
         if (read_boot(rd, boot))
-                return fail(err, err_size, "%s: %s", path, rd->r.error);
+                return error_message(err, err_size, "%s: %s", path, rd->r.error);
         return 0;
 }
 

@@ -184,6 +184,20 @@ static int command_run(int argc, char **argv)
 }
 
 
+/* Recording and replaying run the loop the same way. */
+static void run_deterministic(struct machine *m, struct replay_session *session,
+                              const struct run_options *opts, struct run_result *result)
+{
+        struct run_limits limits = {
+                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
+                .stop_at_position = RUN_NO_POSITION_LIMIT,
+                .replay = session,
+        };
+        vcpu_loop__run(m, &limits, result);
+        if (opts->stats)
+                print_stats(m, result);
+}
+
 static int finish_record(struct machine *m, struct replay_session *session,
                          const struct run_options *opts, const struct run_result *r)
 {
@@ -226,15 +240,8 @@ static int record_machine(const struct run_options *opts, int console_fd)
                 machine__destroy(&m);
                 return status;
         }
-        struct run_limits limits = {
-                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
-                .stop_at_position = RUN_NO_POSITION_LIMIT,
-                .replay = &session,
-        };
         struct run_result result;
-        vcpu_loop__run(&m, &limits, &result);
-        if (opts->stats)
-                print_stats(&m, &result);
+        run_deterministic(&m, &session, opts, &result);
         status = finish_record(&m, &session, opts, &result);
         machine__destroy(&m);
         return status;
@@ -285,15 +292,8 @@ static int replay_machine(const struct run_options *opts, int console_fd)
                 replay_reader__close(&session.reader);
                 return status;
         }
-        struct run_limits limits = {
-                .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
-                .stop_at_position = RUN_NO_POSITION_LIMIT,
-                .replay = &session,
-        };
         struct run_result result;
-        vcpu_loop__run(&m, &limits, &result);
-        if (opts->stats)
-                print_stats(&m, &result);
+        run_deterministic(&m, &session, opts, &result);
         status = report_replay(&m, &session, opts, &result);
         machine__destroy(&m);
         replay_reader__close(&session.reader);

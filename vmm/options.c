@@ -4,10 +4,11 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "error_message.h"
 
 const char options__run_help[] =
 "Usage: ftvmm run [OPTION]... IMAGE\n"
@@ -101,18 +102,6 @@ static int parse_seconds(const char *text, double *seconds)
         return 0;
 }
 
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        return -1;
-}
-
 static int apply_option(int opt, const char *arg, struct run_options *opts,
                         char *err, size_t err_size)
 {
@@ -122,15 +111,15 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 if (options__parse_size(arg, &opts->mem_bytes) ||
                     opts->mem_bytes < OPTIONS_MIN_MEM ||
                     opts->mem_bytes > OPTIONS_MAX_MEM)
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--mem '%s': expected a size from 4M to 64G, e.g. 128M", arg);
                 if (opts->mem_bytes % 4096)
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--mem '%s': must be a multiple of 4K", arg);
                 return 0;
         case 'c':
                 if (strlen(arg) > OPTIONS_MAX_CMDLINE)
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--cmdline: longer than %d bytes", OPTIONS_MAX_CMDLINE);
                 opts->cmdline = arg;
                 opts->cmdline_given = true;
@@ -140,7 +129,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 return 0;
         case 't':
                 if (parse_seconds(arg, &opts->timeout_seconds))
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--timeout '%s': expected a positive number of seconds", arg);
                 return 0;
         case 'E':
@@ -149,7 +138,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 else if (strcmp(arg, "qemu") == 0)
                         opts->exit_status = EXIT_STATUS_QEMU;
                 else
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--exit-status '%s': expected 'guest' or 'qemu'", arg);
                 return 0;
         case 'U': {
@@ -157,7 +146,7 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 errno = 0;
                 unsigned long long pos = strtoull(arg, &end, 10);
                 if (errno || end == arg || *end || arg[0] == '-' || pos == 0)
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--until '%s': expected a position of 1 or more", arg);
                 opts->until_position = pos;
                 return 0;
@@ -185,21 +174,21 @@ static int check_combination(int argc, char **argv, struct run_options *opts,
                              char *err, size_t err_size)
 {
         if (!opts->until_position != !opts->snapshot_path)
-                return fail(err, err_size, "--until and --snapshot go together");
+                return error_message(err, err_size, "--until and --snapshot go together");
         if (opts->restore_path) {
                 if (optind < argc)
-                        return fail(err, err_size, "--restore replaces IMAGE; unexpected '%s'",
+                        return error_message(err, err_size, "--restore replaces IMAGE; unexpected '%s'",
                                     argv[optind]);
                 if (opts->mem_given || opts->cmdline_given)
-                        return fail(err, err_size,
+                        return error_message(err, err_size,
                                     "--restore takes RAM size and command line from the snapshot; drop --mem and --cmdline");
                 opts->image = opts->restore_path;
                 return 0;
         }
         if (optind >= argc)
-                return fail(err, err_size, "missing IMAGE argument");
+                return error_message(err, err_size, "missing IMAGE argument");
         if (optind + 1 < argc)
-                return fail(err, err_size, "unexpected argument '%s'", argv[optind + 1]);
+                return error_message(err, err_size, "unexpected argument '%s'", argv[optind + 1]);
         opts->image = argv[optind];
         return 0;
 }
@@ -232,10 +221,10 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
         int opt;
         while ((opt = getopt_long(argc, argv, ":m:c:t:l:h", longopts, NULL)) != -1) {
                 if (opt == '?')
-                        return fail(err, err_size, "unknown option '%s'",
+                        return error_message(err, err_size, "unknown option '%s'",
                                     argv[optind - 1]);
                 if (opt == ':')
-                        return fail(err, err_size, "option '%s' needs a value",
+                        return error_message(err, err_size, "option '%s' needs a value",
                                     argv[optind - 1]);
                 if (apply_option(opt, optarg, opts, err, err_size))
                         return -1;

@@ -1,11 +1,11 @@
 #include "pvh_loader.h"
 
 #include <elf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "error_message.h"
 #include "pvh_boot.h"
 
 /* Legacy PC holes the memory map reports as reserved: VGA, ROMs, BIOS. */
@@ -14,18 +14,6 @@
 
 /* Real images have a handful; the bound keeps the header copy on the stack. */
 #define PVH_MAX_PROGRAM_HEADERS 64
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        return -1;
-}
 
 static bool range_inside(uint64_t offset, uint64_t length, uint64_t limit)
 {
@@ -41,29 +29,29 @@ static int check_header(const uint8_t *image, size_t size, const Elf64_Ehdr *eh,
                         char *err, size_t err_size)
 {
         if (size < SELFMAG || memcmp(image, ELFMAG, SELFMAG) != 0)
-                return fail(err, err_size, "not an ELF file (bad magic)");
+                return error_message(err, err_size, "not an ELF file (bad magic)");
         if (size < EI_NIDENT + 1 || image[EI_CLASS] != ELFCLASS64)
-                return fail(err, err_size, "not a 64-bit ELF file (EI_CLASS %u)",
+                return error_message(err, err_size, "not a 64-bit ELF file (EI_CLASS %u)",
                             size > EI_CLASS ? image[EI_CLASS] : 0);
         if (size < sizeof(*eh))
-                return fail(err, err_size, "truncated ELF header: %zu of %zu bytes",
+                return error_message(err, err_size, "truncated ELF header: %zu of %zu bytes",
                             size, sizeof(*eh));
         if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-                return fail(err, err_size, "not a little-endian ELF file");
+                return error_message(err, err_size, "not a little-endian ELF file");
         if (eh->e_machine != EM_X86_64)
-                return fail(err, err_size, "ELF machine %u is not x86-64", eh->e_machine);
+                return error_message(err, err_size, "ELF machine %u is not x86-64", eh->e_machine);
         if (eh->e_type != ET_EXEC)
-                return fail(err, err_size, "ELF type %u is not an executable", eh->e_type);
+                return error_message(err, err_size, "ELF type %u is not an executable", eh->e_type);
         if (eh->e_phentsize != sizeof(Elf64_Phdr))
-                return fail(err, err_size, "e_phentsize %u, expected %zu",
+                return error_message(err, err_size, "e_phentsize %u, expected %zu",
                             eh->e_phentsize, sizeof(Elf64_Phdr));
         if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
-                return fail(err, err_size, "ELF file has no usable program headers");
+                return error_message(err, err_size, "ELF file has no usable program headers");
         if (eh->e_phnum > PVH_MAX_PROGRAM_HEADERS)
-                return fail(err, err_size, "%u program headers, at most %d are accepted",
+                return error_message(err, err_size, "%u program headers, at most %d are accepted",
                             eh->e_phnum, PVH_MAX_PROGRAM_HEADERS);
         if (!range_inside(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size))
-                return fail(err, err_size, "program headers at offset %llu run past the end of the file",
+                return error_message(err, err_size, "program headers at offset %llu run past the end of the file",
                             (unsigned long long)eh->e_phoff);
         return 0;
 }
@@ -82,7 +70,7 @@ static int find_pvh_note(const uint8_t *notes, uint64_t length, uint32_t *entry,
                 uint64_t desc_len = ((uint64_t)nh.n_descsz + 3) & ~3ull;
                 if (!range_inside(pos, name_len, length) ||
                     !range_inside(pos + name_len, desc_len, length))
-                        return fail(err, err_size, "malformed ELF note at offset %llu",
+                        return error_message(err, err_size, "malformed ELF note at offset %llu",
                                     (unsigned long long)(pos - sizeof(nh)));
                 const uint8_t *name = notes + pos;
                 const uint8_t *desc = notes + pos + name_len;
@@ -91,12 +79,12 @@ static int find_pvh_note(const uint8_t *notes, uint64_t length, uint32_t *entry,
                     memcmp(name, "Xen", 4) != 0)
                         continue;
                 if (nh.n_descsz != 4 && nh.n_descsz != 8)
-                        return fail(err, err_size, "PVH entry note has a %u-byte value, expected 4",
+                        return error_message(err, err_size, "PVH entry note has a %u-byte value, expected 4",
                                     nh.n_descsz);
                 uint64_t value = 0;
                 memcpy(&value, desc, nh.n_descsz);
                 if (value > UINT32_MAX)
-                        return fail(err, err_size, "PVH entry 0x%llx is above 4 GiB",
+                        return error_message(err, err_size, "PVH entry 0x%llx is above 4 GiB",
                                     (unsigned long long)value);
                 *entry = (uint32_t)value;
                 return 1;
@@ -109,20 +97,20 @@ static int load_segment(const uint8_t *image, size_t size, const Elf64_Phdr *ph,
                         char *err, size_t err_size)
 {
         if (ph->p_filesz > ph->p_memsz)
-                return fail(err, err_size, "segment %u: file size %llu exceeds memory size %llu",
+                return error_message(err, err_size, "segment %u: file size %llu exceeds memory size %llu",
                             index, (unsigned long long)ph->p_filesz,
                             (unsigned long long)ph->p_memsz);
         if (!range_inside(ph->p_offset, ph->p_filesz, size))
-                return fail(err, err_size, "segment %u: file range [%llu, +%llu) runs past the end of the %zu-byte file",
+                return error_message(err, err_size, "segment %u: file range [%llu, +%llu) runs past the end of the %zu-byte file",
                             index, (unsigned long long)ph->p_offset,
                             (unsigned long long)ph->p_filesz, size);
         if (!range_inside(ph->p_paddr, ph->p_memsz, ram_size))
-                return fail(err, err_size, "segment %u: [0x%llx, +0x%llx) lies outside guest RAM (%llu MiB)",
+                return error_message(err, err_size, "segment %u: [0x%llx, +0x%llx) lies outside guest RAM (%llu MiB)",
                             index, (unsigned long long)ph->p_paddr,
                             (unsigned long long)ph->p_memsz,
                             (unsigned long long)(ram_size >> 20));
         if (ranges_overlap(ph->p_paddr, ph->p_memsz, PVH_BOOT_INFO_BASE, PVH_BOOT_INFO_SIZE))
-                return fail(err, err_size, "segment %u: [0x%llx, +0x%llx) overlaps the boot information at [0x%x, 0x%x)",
+                return error_message(err, err_size, "segment %u: [0x%llx, +0x%llx) overlaps the boot information at [0x%x, 0x%x)",
                             index, (unsigned long long)ph->p_paddr,
                             (unsigned long long)ph->p_memsz, PVH_BOOT_INFO_BASE,
                             PVH_BOOT_INFO_BASE + PVH_BOOT_INFO_SIZE);
@@ -148,7 +136,7 @@ int pvh_loader__load(const uint8_t *image, size_t size, uint8_t *ram,
         memset(&eh, 0, sizeof(eh));
         memcpy(&eh, image, size < sizeof(eh) ? size : sizeof(eh));
         if (size > PVH_MAX_IMAGE_SIZE)
-                return fail(err, err_size, "image of %zu bytes is larger than the 1 GiB limit", size);
+                return error_message(err, err_size, "image of %zu bytes is larger than the 1 GiB limit", size);
         if (check_header(image, size, &eh, err, err_size))
                 return -1;
 
@@ -160,7 +148,7 @@ int pvh_loader__load(const uint8_t *image, size_t size, uint8_t *ram,
                 const Elf64_Phdr *ph = &phdrs[i];
                 if (ph->p_type == PT_NOTE && !have_entry) {
                         if (!range_inside(ph->p_offset, ph->p_filesz, size))
-                                return fail(err, err_size, "note segment %u runs past the end of the file", i);
+                                return error_message(err, err_size, "note segment %u runs past the end of the file", i);
                         int found = find_pvh_note(image + ph->p_offset, ph->p_filesz,
                                                   &out->entry, err, err_size);
                         if (found < 0)
@@ -178,12 +166,12 @@ int pvh_loader__load(const uint8_t *image, size_t size, uint8_t *ram,
                         out->load_high = ph->p_paddr + ph->p_memsz;
         }
         if (!have_entry)
-                return fail(err, err_size, "no PVH entry note (Xen ELF note %d, XEN_ELFNOTE_PHYS32_ENTRY): not a PVH image",
+                return error_message(err, err_size, "no PVH entry note (Xen ELF note %d, XEN_ELFNOTE_PHYS32_ENTRY): not a PVH image",
                             XEN_ELFNOTE_PHYS32_ENTRY);
         if (out->segments == 0)
-                return fail(err, err_size, "no loadable segments");
+                return error_message(err, err_size, "no loadable segments");
         if (!entry_is_loaded(out->entry, phdrs, eh.e_phnum))
-                return fail(err, err_size, "PVH entry 0x%x is not inside any loaded segment", out->entry);
+                return error_message(err, err_size, "PVH entry 0x%x is not inside any loaded segment", out->entry);
         return 0;
 }
 
@@ -206,12 +194,12 @@ uint64_t pvh_loader__write_start_info(uint8_t *ram, uint64_t ram_size,
 {
         size_t cmdline_len = strlen(cmdline);
         if (ram_size < 2 * HIGH_RAM_START) {
-                fail(err, err_size, "guest RAM of %llu bytes is too small to boot",
+                error_message(err, err_size, "guest RAM of %llu bytes is too small to boot",
                      (unsigned long long)ram_size);
                 return 0;
         }
         if (cmdline_len > PVH_CMDLINE_MAX) {
-                fail(err, err_size, "command line of %zu bytes exceeds %u", cmdline_len,
+                error_message(err, err_size, "command line of %zu bytes exceeds %u", cmdline_len,
                      PVH_CMDLINE_MAX);
                 return 0;
         }

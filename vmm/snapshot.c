@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,21 +9,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "error_message.h"
 #include "exit_status.h"
 
 #define HEADER_SIZE 12
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        return -1;
-}
 
 static int encode_ram(const struct machine *m, struct state_writer *w)
 {
@@ -67,14 +55,14 @@ int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
 static int check_header(const uint8_t *buf, size_t length, char *err, size_t err_size)
 {
         if (length < HEADER_SIZE)
-                return fail(err, err_size, "snapshot truncated: %zu bytes, the header needs %d",
+                return error_message(err, err_size, "snapshot truncated: %zu bytes, the header needs %d",
                             length, HEADER_SIZE);
         if (memcmp(buf, SNAPSHOT_MAGIC, 8) != 0)
-                return fail(err, err_size, "not an ftvmm snapshot (bad magic)");
+                return error_message(err, err_size, "not an ftvmm snapshot (bad magic)");
         uint32_t version = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 |
                            (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
         if (version != SNAPSHOT_VERSION)
-                return fail(err, err_size, "snapshot format version %u, this build reads %u",
+                return error_message(err, err_size, "snapshot format version %u, this build reads %u",
                             version, SNAPSHOT_VERSION);
         return 0;
 }
@@ -98,7 +86,7 @@ int snapshot__ram_size(const uint8_t *buf, size_t length, uint64_t *ram_size,
         r.pos = HEADER_SIZE;
         uint64_t position;
         if (read_machine_record(&r, ram_size, &position))
-                return fail(err, err_size, "%s", r.error);
+                return error_message(err, err_size, "%s", r.error);
         return 0;
 }
 
@@ -137,7 +125,7 @@ int snapshot__decode(const uint8_t *buf, size_t length, struct machine *m,
         uint64_t ram_size = 0;
         int rc = read_machine_record(&r, &ram_size, &m->position);
         if (!rc && ram_size != m->ram_size)
-                return fail(err, err_size, "snapshot RAM size %llu does not match the machine's %llu",
+                return error_message(err, err_size, "snapshot RAM size %llu does not match the machine's %llu",
                             (unsigned long long)ram_size, (unsigned long long)m->ram_size);
         if (!rc) rc = vcpu_state__load(vcpu, &r);
         if (!rc) rc = pic8259__load(&m->pic, &r);
@@ -148,9 +136,9 @@ int snapshot__decode(const uint8_t *buf, size_t length, struct machine *m,
         if (!rc) rc = post_port__load(&m->post, &r);
         if (!rc) rc = decode_ram(&r, m);
         if (rc)
-                return fail(err, err_size, "snapshot: %s", r.error);
+                return error_message(err, err_size, "snapshot: %s", r.error);
         if (r.pos != length)
-                return fail(err, err_size, "snapshot has %zu bytes after its last record",
+                return error_message(err, err_size, "snapshot has %zu bytes after its last record",
                             length - r.pos);
         return 0;
 }
@@ -173,11 +161,11 @@ int snapshot__save_file(struct machine *m, const char *path, char *err, size_t e
 {
         struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
         if (!vcpu)
-                return fail(err, err_size, "out of memory"), EXIT_HOST_ERROR;
+                return error_message(err, err_size, "out of memory"), EXIT_HOST_ERROR;
         int rc = vcpu_state__get(&m->vm, vcpu);
         if (rc) {
                 free(vcpu);
-                return fail(err, err_size, "reading the vCPU state: %s", strerror(-rc)),
+                return error_message(err, err_size, "reading the vCPU state: %s", strerror(-rc)),
                        EXIT_HOST_ERROR;
         }
         struct state_writer w;
@@ -186,7 +174,7 @@ int snapshot__save_file(struct machine *m, const char *path, char *err, size_t e
         free(vcpu);
         if (rc) {
                 state_writer__release(&w);
-                return fail(err, err_size, "encoding the snapshot: %s", strerror(-rc)),
+                return error_message(err, err_size, "encoding the snapshot: %s", strerror(-rc)),
                        EXIT_HOST_ERROR;
         }
         /* Write beside the target and rename, so a crash never leaves a
@@ -197,7 +185,7 @@ int snapshot__save_file(struct machine *m, const char *path, char *err, size_t e
         int status = 0;
         if (fd < 0 || write_all(fd, w.buf, w.length) || fsync(fd) || close(fd) ||
             rename(tmp, path)) {
-                fail(err, err_size, "%s: %s", path, strerror(errno));
+                error_message(err, err_size, "%s: %s", path, strerror(errno));
                 status = EXIT_HOST_ERROR;
                 unlink(tmp);
         }
@@ -211,22 +199,22 @@ int snapshot__read_file(const char *path, uint8_t **buf, size_t *length,
         *buf = NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return fail(err, err_size, "%s: %s", path, strerror(errno)), EXIT_NO_INPUT;
+                return error_message(err, err_size, "%s: %s", path, strerror(errno)), EXIT_NO_INPUT;
         struct stat st;
         int status = 0;
         if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
             (uint64_t)st.st_size > SNAPSHOT_MAX_FILE_SIZE) {
-                fail(err, err_size, "%s: not a regular file of a plausible size", path);
+                error_message(err, err_size, "%s: not a regular file of a plausible size", path);
                 status = EXIT_BAD_IMAGE;
         } else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-                fail(err, err_size, "%s: out of memory", path);
+                error_message(err, err_size, "%s: out of memory", path);
                 status = EXIT_HOST_ERROR;
         } else {
                 *length = 0;
                 while (*length < (size_t)st.st_size) {
                         ssize_t n = read(fd, *buf + *length, (size_t)st.st_size - *length);
                         if (n <= 0) {
-                                fail(err, err_size, "%s: read failed", path);
+                                error_message(err, err_size, "%s: read failed", path);
                                 status = EXIT_NO_INPUT;
                                 break;
                         }
