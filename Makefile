@@ -63,7 +63,7 @@ $(BUILD)/write-bad-images: tests/tools/write_bad_images.c tests/unit/elf_builder
 integration: all $(BUILD)/write-bad-images
 	tests/integration/run
 
-FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c
+FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
 
 # Coverage-guided fuzzing with clang's libFuzzer: `make fuzz` (long run).
 $(BUILD)/fuzz-pvh-loader: $(FUZZ_SRCS)
