@@ -60,7 +60,10 @@ sanitize: $(BUILD)/unit-tests-sanitized
 $(BUILD)/write-bad-images: tests/tools/write_bad_images.c tests/unit/elf_builder.c
 	$(CC) $(CFLAGS) -o $@ $^
 
-integration: all $(BUILD)/write-bad-images
+$(BUILD)/alter-log: tests/tools/alter_log.c
+	$(CC) $(CFLAGS) -o $@ $< -lz
+
+integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c

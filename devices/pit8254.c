@@ -349,3 +349,13 @@ int pit8254__load(struct pit8254 *pit, struct state_reader *r)
         *pit = loaded;
         return 0;
 }
+
+/* Shifting every stored time by the same amount keeps every counter value
+ * and deadline as the guest would see them, now - from_ns after from_ns. */
+void pit8254__rebase(struct pit8254 *pit, uint64_t from_ns, uint64_t to_ns)
+{
+        for (unsigned i = 0; i < 3; i++)
+                pit->channel[i].start_ns += to_ns - from_ns;
+        if (pit->next_irq_ns != UINT64_MAX)
+                pit->next_irq_ns += to_ns - from_ns;
+}

@@ -50,6 +50,9 @@ uint64_t pit8254__next_deadline_ns(const struct pit8254 *pit);
 /* Raise IRQ 0 if its deadline is at or before now. Periods missed while the
  * host was late are coalesced into one interrupt, as a late PC would. */
 void pit8254__advance(struct pit8254 *pit, uint64_t now_ns);
+/* Moves the PIT's time base, for a machine saved when its environment's
+ * clock read from_ns and restored when another clock reads to_ns. */
+void pit8254__rebase(struct pit8254 *pit, uint64_t from_ns, uint64_t to_ns);
 int pit8254__save(const struct pit8254 *pit, struct state_writer *w);
 int pit8254__load(struct pit8254 *pit, struct state_reader *r);
 

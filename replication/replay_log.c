@@ -47,8 +47,15 @@ void replay_writer__entry(struct replay_writer *w, const struct replay_entry *e)
         state_writer__begin(&w->buf, e->tag, 1);
         state_writer__u64(&w->buf, e->position);
         state_writer__u64(&w->buf, e->value);
-        if (strcmp(e->tag, "EPOC") == 0)
+        if (strcmp(e->tag, "EPOC") == 0) {
+                state_writer__u8(&w->buf, e->cause);
                 state_writer__u8(&w->buf, e->vector);
+        }
+        if (strcmp(e->tag, "CHKP") == 0) {
+                state_writer__u32(&w->buf, e->output_length);
+                state_writer__bytes(&w->buf, e->output, e->output_length);
+                state_writer__bytes(&w->buf, e->state, e->state_length);
+        }
         if (strcmp(e->tag, "END ") == 0)
                 state_writer__u64(&w->buf, e->epochs);
         if (state_writer__end(&w->buf))
@@ -136,6 +143,28 @@ static bool tag_is(const uint8_t *p, const char *tag)
         return memcmp(p, tag, 4) == 0;
 }
 
+static void read_epoch_end(struct state_reader *r, struct replay_entry *e)
+{
+        e->cause = state_reader__u8(r);
+        e->vector = state_reader__u8(r);
+        if (e->cause != EPOCH_INTERRUPT && e->cause != EPOCH_TIMER)
+                state_reader__fail(r, "EPOC cause %u is neither an interrupt nor the timer", e->cause);
+}
+
+static void read_checkpoint(struct state_reader *r, struct replay_entry *e)
+{
+        e->output_length = state_reader__u32(r);
+        if (e->output_length > r->payload_end - r->pos) {
+                state_reader__fail(r, "CHKP output of %u bytes runs past its record", e->output_length);
+                return;
+        }
+        e->output = r->buf + r->pos;
+        r->pos += e->output_length;
+        e->state = r->buf + r->pos;
+        e->state_length = r->payload_end - r->pos;
+        r->pos = r->payload_end;
+}
+
 bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e)
 {
         struct state_reader *r = &rd->r;
@@ -147,9 +176,9 @@ bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e)
                 return false;
         }
         const uint8_t *p = rd->buf + r->pos;
-        static const char *const tags[] = { "TIME", "WALL", "EPOC", "END " };
+        static const char *const tags[] = { "TIME", "WALL", "EPOC", "CHKP", "END " };
         const char *tag = NULL;
-        for (unsigned i = 0; i < 4; i++)
+        for (unsigned i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
                 if (tag_is(p, tags[i]))
                         tag = tags[i];
         if (!tag) {
@@ -168,7 +197,9 @@ bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e)
         e->position = state_reader__u64(r);
         e->value = state_reader__u64(r);
         if (tag_is(p, "EPOC"))
-                e->vector = state_reader__u8(r);
+                read_epoch_end(r, e);
+        if (tag_is(p, "CHKP"))
+                read_checkpoint(r, e);
         if (tag_is(p, "END "))
                 e->epochs = state_reader__u64(r);
         if (state_reader__end(r)) {
@@ -177,6 +208,42 @@ bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e)
         }
         rd->entries++;
         return true;
+}
+
+static bool ends_epoch(const struct replay_entry *e)
+{
+        return strcmp(e->tag, "EPOC") == 0 || strcmp(e->tag, "CHKP") == 0 ||
+               strcmp(e->tag, "END ") == 0;
+}
+
+bool replay_reader__peek_epoch_end(struct replay_reader *rd, struct replay_entry *e)
+{
+        struct replay_reader saved = *rd;
+        bool found = false;
+        while (!found && replay_reader__next(rd, e))
+                found = ends_epoch(e);
+        /* Only the read position moves; buffers are shared, not copied. */
+        rd->r = saved.r;
+        rd->entries = saved.entries;
+        rd->cut_short = saved.cut_short;
+        memcpy(rd->problem, saved.problem, sizeof(rd->problem));
+        return found;
+}
+
+void replay_reader__skip_to_epoch_end(struct replay_reader *rd)
+{
+        struct replay_entry e;
+        for (;;) {
+                struct state_reader before = rd->r;
+                uint64_t entries = rd->entries;
+                if (!replay_reader__next(rd, &e))
+                        return;
+                if (ends_epoch(&e)) {
+                        rd->r = before;
+                        rd->entries = entries;
+                        return;
+                }
+        }
 }
 
 void replay_reader__close(struct replay_reader *rd)

@@ -6,8 +6,16 @@
  *   "BOOT" RAM size, command line, the guest image's bytes (once, first)
  *   "TIME" position, value   a read of the environment's monotonic clock
  *   "WALL" position, value   a read of the environment's wall clock
- *   "EPOC" position, vector, register digest   an interrupt delivered: the
- *          end of an epoch
+ *   "EPOC" position, register digest, cause, vector   the end of an epoch:
+ *          cause 1 an interrupt (vector) was delivered here, 2 the epoch
+ *          timer expired
+ *   "CHKP" position, start position, output length, output bytes, state
+ *          a checkpoint epoch: the recorder stopped the guest at an
+ *          arbitrary point after the epoch that began at start position;
+ *          a replay applies the state instead of executing the epoch (it
+ *          skips the records in between) and prints the output the epoch
+ *          produced. The state is a zlib stream (u64 unpacked size first)
+ *          of vCPU, device and dirty-page records (vmm/checkpoint.h).
  *   "END " position, guest exit status, epochs (last, on a clean end)
  * A record cut short by a crash fails its length or CRC check, so a reader
  * knows exactly where the complete part ends. Bump REPLAY_LOG_VERSION on any
@@ -22,7 +30,7 @@
 #include "../devices/device_state.h"
 
 #define REPLAY_LOG_MAGIC "FTVMLOG"
-#define REPLAY_LOG_VERSION 1u
+#define REPLAY_LOG_VERSION 2u
 #define REPLAY_LOG_HEADER_SIZE 12
 
 struct replay_boot {
@@ -32,12 +40,20 @@ struct replay_boot {
         uint64_t image_size;
 };
 
+enum epoch_cause { EPOCH_INTERRUPT = 1, EPOCH_TIMER = 2 };
+
 struct replay_entry {
         char tag[5];
         uint64_t position;
-        uint64_t value;       /* TIME/WALL value, END status, EPOC digest */
-        uint8_t vector;       /* EPOC */
+        uint64_t value;       /* TIME/WALL value, END status, EPOC digest,
+                               * CHKP start position */
+        uint8_t cause;        /* EPOC: enum epoch_cause */
+        uint8_t vector;       /* EPOC with EPOCH_INTERRUPT */
         uint64_t epochs;      /* END */
+        const uint8_t *output;  /* CHKP: console bytes of the epoch */
+        uint32_t output_length;
+        const uint8_t *state;   /* CHKP: the compressed machine state */
+        size_t state_length;
 };
 
 struct replay_writer {
@@ -69,6 +85,11 @@ int replay_reader__open(struct replay_reader *rd, const char *path,
 /* The next entry; false at the end of the log, with rd->cut_short set when
  * the file ends inside a record, or rd->problem when a record is corrupt. */
 bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e);
+/* The record that ends the current epoch (EPOC, CHKP or END), looked up
+ * without consuming anything; false if the log ends first. */
+bool replay_reader__peek_epoch_end(struct replay_reader *rd, struct replay_entry *e);
+/* Consumes the records of the current epoch up to, not including, its end. */
+void replay_reader__skip_to_epoch_end(struct replay_reader *rd);
 void replay_reader__close(struct replay_reader *rd);
 
 #endif

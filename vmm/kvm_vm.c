@@ -74,17 +74,39 @@ static int check_capabilities(struct kvm_vm *vm, char *err, size_t err_size)
         return 0;
 }
 
-static int register_memory(struct kvm_vm *vm, char *err, size_t err_size)
+static int set_memory_region(struct kvm_vm *vm, uint32_t flags)
 {
         struct kvm_userspace_memory_region region = {
                 .slot = 0,
+                .flags = flags,
                 .guest_phys_addr = 0,
                 .memory_size = vm->ram_size,
                 .userspace_addr = (uint64_t)(uintptr_t)vm->ram,
         };
         if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+                return -errno;
+        return 0;
+}
+
+static int register_memory(struct kvm_vm *vm, char *err, size_t err_size)
+{
+        int rc = set_memory_region(vm, 0);
+        if (rc)
                 return fail(err, err_size, EXIT_HOST_ERROR, "KVM_SET_USER_MEMORY_REGION: %s",
-                            strerror(errno));
+                            strerror(-rc));
+        return 0;
+}
+
+int kvm_vm__start_dirty_log(struct kvm_vm *vm)
+{
+        return set_memory_region(vm, KVM_MEM_LOG_DIRTY_PAGES);
+}
+
+int kvm_vm__take_dirty_log(struct kvm_vm *vm, uint64_t *bitmap)
+{
+        struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+        if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+                return -errno;
         return 0;
 }
 

@@ -33,6 +33,15 @@ void kvm_vm__destroy(struct kvm_vm *vm);
  * %ebx = start_info. Returns 0 or -errno. */
 int kvm_vm__set_pvh_entry(struct kvm_vm *vm, uint32_t entry, uint32_t start_info);
 
+#define KVM_VM_PAGE_SIZE 4096u
+
+/* Dirty-page tracking of guest RAM, for checkpoint epochs: start it once,
+ * then each take fills bitmap (one bit per page, ram_size / 4096 bits
+ * rounded up to whole u64s) with the pages the guest wrote since the
+ * previous take, and starts the next interval. Return 0 or -errno. */
+int kvm_vm__start_dirty_log(struct kvm_vm *vm);
+int kvm_vm__take_dirty_log(struct kvm_vm *vm, uint64_t *bitmap);
+
 /* Unblocks signo inside KVM_RUN only, so a kick interrupts the guest but never
  * a VMM system call. Returns 0 or -errno. */
 int kvm_vm__unblock_signal_in_guest(struct kvm_vm *vm, int signo);

@@ -16,6 +16,8 @@
 static void console_write(void *context, const uint8_t *bytes, size_t count)
 {
         struct console_output *out = context;
+        if (out->tap)
+                out->tap(out->tap_context, bytes, count);
         while (count && !out->failed) {
                 ssize_t n = write(out->fd, bytes, count);
                 if (n < 0 && errno == EINTR)
@@ -190,4 +192,9 @@ int machine__load_image(struct machine *m, const char *path, const char *cmdline
                 status = machine__load_image_bytes(m, path, image, size, cmdline, err, err_size);
         free(image);
         return status;
+}
+
+void machine__console_write(struct machine *m, const uint8_t *bytes, size_t count)
+{
+        console_write(&m->console, bytes, count);
 }

@@ -25,6 +25,9 @@ struct console_output {
         int fd;
         const char *path;   /* for error messages */
         bool failed;        /* reported once, then output is dropped */
+        /* Sees every byte too: the recorder keeps an epoch's output. */
+        void (*tap)(void *context, const uint8_t *bytes, size_t count);
+        void *tap_context;
 };
 
 struct machine {
@@ -33,6 +36,7 @@ struct machine {
         uint32_t entry;         /* PVH entry of the loaded image */
         uint32_t start_info;    /* guest-physical hvm_start_info */
         uint64_t position;      /* deterministic exits since boot */
+        uint64_t clock_ns;      /* the environment's clock as the PIT last saw it */
         struct kvm_vm vm;
         struct environment *env;
         struct io_bus pio;
@@ -72,5 +76,8 @@ struct vcpu_state;
 int machine__start(struct machine *m, const struct vcpu_state *restore,
                    char *err, size_t err_size);
 void machine__destroy(struct machine *m);
+/* Console output that did not come from the UART: a replayed checkpoint
+ * epoch's. */
+void machine__console_write(struct machine *m, const uint8_t *bytes, size_t count);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "exit_status.h"
 #include "machine.h"
 #include "options.h"
@@ -105,8 +106,14 @@ static int prepare_machine(struct machine *m, const struct run_options *opts, in
                 status = EXIT_BAD_IMAGE;
         }
         free(snapshot);
-        if (!status)
+        if (!status) {
+                /* The saved clock belonged to another process, perhaps
+                 * another host: the guest sees no time pass across the gap. */
+                uint64_t now = environment__monotonic_ns(m->env);
+                pit8254__rebase(&m->pit, m->clock_ns, now);
+                m->clock_ns = now;
                 status = machine__start(m, vcpu, err, err_size);
+        }
         free(vcpu);
         return status;
 }
@@ -122,6 +129,18 @@ static void print_stats(const struct machine *m, const struct run_result *r)
                 (unsigned long long)e->hlt, (unsigned long long)e->irq_window,
                 (unsigned long long)e->kicks, (unsigned long long)e->other,
                 (unsigned long long)e->interrupts_injected);
+}
+
+static int save_snapshot(struct machine *m, const struct run_options *opts)
+{
+        char err[512];
+        int status = snapshot__save_file(m, opts->snapshot_path, err, sizeof(err));
+        if (status)
+                fprintf(stderr, "ftvmm: %s\n", err);
+        else
+                fprintf(stderr, "ftvmm: stopped at position %llu; machine saved to %s\n",
+                        (unsigned long long)m->position, opts->snapshot_path);
+        return status;
 }
 
 static int run_machine(const struct run_options *opts, int console_fd)
@@ -144,12 +163,7 @@ static int run_machine(const struct run_options *opts, int console_fd)
         if (opts->stats)
                 print_stats(&m, &result);
         if (result.outcome == RUN_STOPPED_AT_POSITION) {
-                status = snapshot__save_file(&m, opts->snapshot_path, err, sizeof(err));
-                if (status)
-                        fprintf(stderr, "ftvmm: %s\n", err);
-                else
-                        fprintf(stderr, "ftvmm: stopped at position %llu; machine saved to %s\n",
-                                (unsigned long long)m.position, opts->snapshot_path);
+                status = save_snapshot(&m, opts);
                 machine__destroy(&m);
                 return status;
         }
@@ -169,8 +183,8 @@ static int command_run(int argc, char **argv)
                 fputs(options__run_help, stdout);
                 return 0;
         }
-        if (opts.log_path) {
-                fprintf(stderr, "ftvmm run: --log belongs to 'ftvmm record'\n");
+        if (opts.log_path || opts.record_tuning_given) {
+                fprintf(stderr, "ftvmm run: --log, --max-stall and --epoch belong to 'ftvmm record'\n");
                 return EXIT_USAGE;
         }
         int console_fd;
@@ -190,12 +204,25 @@ static void run_deterministic(struct machine *m, struct replay_session *session,
 {
         struct run_limits limits = {
                 .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
-                .stop_at_position = RUN_NO_POSITION_LIMIT,
+                .stop_at_position = opts->until_position ? opts->until_position
+                                                         : RUN_NO_POSITION_LIMIT,
                 .replay = session,
+                .max_stall_ns = (uint64_t)(opts->max_stall_ms * 1e6),
         };
         vcpu_loop__run(m, &limits, result);
-        if (opts->stats)
+        if (opts->stats) {
                 print_stats(m, result);
+                fprintf(stderr, "ftvmm: %llu epochs, %llu of them checkpoints carrying %llu pages\n",
+                        (unsigned long long)session->epochs,
+                        (unsigned long long)session->checkpoints,
+                        (unsigned long long)result->checkpoint_pages);
+        }
+}
+
+/* Recording: the console's bytes are kept per epoch, for checkpoint epochs. */
+static void note_output(void *session, const uint8_t *bytes, size_t count)
+{
+        replay_session__note_output(session, bytes, count);
 }
 
 static int finish_record(struct machine *m, struct replay_session *session,
@@ -206,9 +233,9 @@ static int finish_record(struct machine *m, struct replay_session *session,
                 fprintf(stderr, "ftvmm: %s\n", err);
                 return EXIT_HOST_ERROR;
         }
-        fprintf(stderr, "record: %llu epochs, 0 checkpoint epochs, %llu positions, log %s\n",
-                (unsigned long long)session->epochs, (unsigned long long)m->position,
-                opts->log_path);
+        fprintf(stderr, "record: %llu epochs, %llu checkpoint epochs, %llu positions, log %s\n",
+                (unsigned long long)session->epochs, (unsigned long long)session->checkpoints,
+                (unsigned long long)m->position, opts->log_path);
         return exit_code_for(opts, r);
 }
 
@@ -219,7 +246,8 @@ static int record_machine(const struct run_options *opts, int console_fd)
         char err[512];
         uint8_t *image = NULL;
         size_t size = 0;
-        replay_session__init_record(&session, environment__live(), &m.position);
+        replay_session__init_record(&session, environment__live(), &m.position,
+                                    (uint64_t)(opts->epoch_ms * 1e6));
         int status = machine__read_image(opts->image, &image, &size, err, sizeof(err));
         if (!status)
                 status = machine__create(&m, opts->mem_bytes, &session.env, console_fd,
@@ -235,25 +263,39 @@ static int record_machine(const struct run_options *opts, int console_fd)
         free(image);
         if (!status)
                 status = machine__start(&m, NULL, err, sizeof(err));
+        int rc = status ? 0 : checkpoint__start_tracking(&m);
+        if (rc) {
+                snprintf(err, sizeof(err), "dirty-page tracking (KVM_MEM_LOG_DIRTY_PAGES): %s",
+                         strerror(-rc));
+                status = EXIT_KVM_UNAVAILABLE;
+        }
+        m.console.tap = note_output;
+        m.console.tap_context = &session;
         if (status) {
                 fprintf(stderr, "ftvmm: %s\n", err);
-                machine__destroy(&m);
-                return status;
+                if (session.writer.file)
+                        replay_writer__close(&session.writer, err, sizeof(err));
+        } else {
+                struct run_result result;
+                run_deterministic(&m, &session, opts, &result);
+                status = finish_record(&m, &session, opts, &result);
         }
-        struct run_result result;
-        run_deterministic(&m, &session, opts, &result);
-        status = finish_record(&m, &session, opts, &result);
         machine__destroy(&m);
+        replay_session__release(&session);
         return status;
 }
 
-static int report_replay(const struct machine *m, const struct replay_session *session,
+static int report_replay(struct machine *m, const struct replay_session *session,
                          const struct run_options *opts, const struct run_result *r)
 {
         switch (r->outcome) {
+        case RUN_STOPPED_AT_POSITION:
+                return save_snapshot(m, opts);
         case RUN_GUEST_EXITED:
-                printf("replay: identical, %llu epochs, 0 checkpoint epochs, %llu positions\n",
-                       (unsigned long long)session->epochs, (unsigned long long)m->position);
+                printf("replay: identical, %llu epochs, %llu checkpoint epochs, %llu positions\n",
+                       (unsigned long long)session->epochs,
+                       (unsigned long long)session->checkpoints,
+                       (unsigned long long)m->position);
                 return 0;
         case RUN_DIVERGED:
                 fprintf(stderr, "replay: diverged: %s\n", r->message);
@@ -314,12 +356,16 @@ static int command_record_or_replay(int argc, char **argv, bool replay)
                 return 0;
         }
         const char *misfit = NULL;
-        if (opts.until_position || opts.restore_path)
-                misfit = "--until, --snapshot and --restore";
+        if (opts.restore_path)
+                misfit = "--restore";
+        else if (!replay && opts.until_position)
+                misfit = "--until and --snapshot (replay the log to stop at a position)";
         else if (replay && (opts.mem_given || opts.cmdline_given || opts.log_path))
                 misfit = "--mem, --cmdline and --log (the log holds them)";
+        else if (replay && opts.record_tuning_given)
+                misfit = "--max-stall and --epoch (the log holds the epochs)";
         if (misfit) {
-                fprintf(stderr, "ftvmm %s: %s do not apply here\n", name, misfit);
+                fprintf(stderr, "ftvmm %s: not accepted here: %s\n", name, misfit);
                 return EXIT_USAGE;
         }
         if (!replay && !opts.log_path) {

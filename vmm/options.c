@@ -46,9 +46,17 @@ const char options__record_help[] =
 "Usage: ftvmm record [OPTION]... --log FILE IMAGE\n"
 "Run IMAGE as 'ftvmm run' does, delivering interrupts only at deterministic\n"
 "exits, and write every value it takes from the host (clock reads) and every\n"
-"epoch end (interrupt delivered, with a digest of the registers) to FILE.\n"
+"epoch end (with a digest of the guest's registers) to FILE. An epoch ends at\n"
+"the first deterministic exit where an interrupt is delivered or the epoch\n"
+"timer has expired; when an interrupt has waited longer than --max-stall for\n"
+"one, the guest is stopped where it is and the epoch ends in a checkpoint\n"
+"(vCPU, devices and the pages written since the last checkpoint).\n"
 "\n"
 "  -l, --log FILE           the log to write (required)\n"
+"      --max-stall MS       how long an interrupt may wait for a\n"
+"                           deterministic exit before a checkpoint epoch\n"
+"                           (default 20 ms)\n"
+"      --epoch MS           the epoch timer (default 10 ms)\n"
 "  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status and\n"
 "  --stats as for 'ftvmm run'\n"
 "  -h, --help               show this help and exit\n";
@@ -56,11 +64,17 @@ const char options__record_help[] =
 const char options__replay_help[] =
 "Usage: ftvmm replay [OPTION]... LOG\n"
 "Re-execute a recorded run from its log alone, without the host's clocks,\n"
-"checking every epoch's position, interrupt and register digest. Ends with\n"
+"checking every epoch's position, interrupt and state digest, and applying\n"
+"checkpoint epochs instead of executing them. Ends with\n"
 "'replay: identical, E epochs, C checkpoint epochs, P positions' (exit 0), or\n"
 "names the first divergence (exit 76), or reports a log cut short (exit 74)\n"
 "after replaying up to its last complete record.\n"
 "\n"
+"      --until POS          stop at position POS (or, if a checkpoint epoch\n"
+"                           jumps over it, at the first position after) and\n"
+"                           save the machine to the --snapshot file, which\n"
+"                           'ftvmm run --restore' continues\n"
+"      --snapshot FILE      where --until saves the machine\n"
 "      --console FILE       write the guest's serial output to FILE\n"
 "  -t, --timeout SECONDS    stop after SECONDS of wall-clock time (exit 124)\n"
 "      --stats              print the exits and interrupts counted\n"
@@ -99,6 +113,17 @@ static int parse_seconds(const char *text, double *seconds)
         if (errno || end == text || *end || !isfinite(value) || value <= 0)
                 return -1;
         *seconds = value;
+        return 0;
+}
+
+static int parse_milliseconds(const char *option, const char *text, double *ms,
+                              char *err, size_t err_size)
+{
+        double seconds;
+        if (parse_seconds(text, &seconds) || seconds > 3600e3)
+                return error_message(err, err_size,
+                                     "%s '%s': expected a positive number of milliseconds", option, text);
+        *ms = seconds;
         return 0;
 }
 
@@ -154,6 +179,12 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'T':
                 opts->stats = true;
                 return 0;
+        case 'X':
+                opts->record_tuning_given = true;
+                return parse_milliseconds("--max-stall", arg, &opts->max_stall_ms, err, err_size);
+        case 'P':
+                opts->record_tuning_given = true;
+                return parse_milliseconds("--epoch", arg, &opts->epoch_ms, err, err_size);
         case 'l':
                 opts->log_path = arg;
                 return 0;
@@ -207,6 +238,8 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "until", required_argument, NULL, 'U' },
                 { "snapshot", required_argument, NULL, 'S' },
                 { "restore", required_argument, NULL, 'R' },
+                { "max-stall", required_argument, NULL, 'X' },
+                { "epoch", required_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -214,6 +247,8 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 .mem_bytes = OPTIONS_DEFAULT_MEM,
                 .cmdline = "",
                 .exit_status = EXIT_STATUS_GUEST,
+                .max_stall_ms = OPTIONS_DEFAULT_MAX_STALL_MS,
+                .epoch_ms = OPTIONS_DEFAULT_EPOCH_MS,
         };
         err[0] = '\0';
         optind = 1;

@@ -11,6 +11,8 @@
 #define OPTIONS_MIN_MEM (4ull << 20)
 #define OPTIONS_MAX_MEM (64ull << 30)
 #define OPTIONS_MAX_CMDLINE 4095
+#define OPTIONS_DEFAULT_MAX_STALL_MS 20.0
+#define OPTIONS_DEFAULT_EPOCH_MS 10.0
 
 enum exit_status_convention {
         EXIT_STATUS_GUEST, /* ftvmm exits with the status the guest wrote */
@@ -30,6 +32,9 @@ struct run_options {
         bool mem_given, cmdline_given;
         bool stats;               /* print exit counts on stderr at the end */
         const char *log_path;     /* ftvmm record: where the log goes */
+        double max_stall_ms;      /* ftvmm record: see --max-stall */
+        double epoch_ms;          /* ftvmm record: see --epoch */
+        bool record_tuning_given; /* --max-stall or --epoch was given */
         bool help;
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "device_states.h"
 #include "error_message.h"
 #include "exit_status.h"
 
@@ -37,17 +38,13 @@ int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
 {
         state_writer__bytes(w, SNAPSHOT_MAGIC, 8);
         state_writer__u32(w, SNAPSHOT_VERSION);
-        state_writer__begin(w, "MACH", 1);
+        state_writer__begin(w, "MACH", 2);
         state_writer__u64(w, m->ram_size);
         state_writer__u64(w, m->position);
+        state_writer__u64(w, m->clock_ns);
         int rc = state_writer__end(w);
         if (!rc) rc = vcpu_state__save(vcpu, w);
-        if (!rc) rc = pic8259__save(&m->pic, w);
-        if (!rc) rc = pit8254__save(&m->pit, w);
-        if (!rc) rc = cmos_rtc__save(&m->rtc, w);
-        if (!rc) rc = uart16550__save(&m->uart, w);
-        if (!rc) rc = debug_exit__save(&m->debug_exit, w);
-        if (!rc) rc = post_port__save(&m->post, w);
+        if (!rc) rc = device_states__save(m, w);
         if (!rc) rc = encode_ram(m, w);
         return rc;
 }
@@ -67,12 +64,14 @@ static int check_header(const uint8_t *buf, size_t length, char *err, size_t err
         return 0;
 }
 
-static int read_machine_record(struct state_reader *r, uint64_t *ram_size, uint64_t *position)
+static int read_machine_record(struct state_reader *r, uint64_t *ram_size, uint64_t *position,
+                               uint64_t *clock_ns)
 {
-        if (state_reader__begin(r, "MACH", 1))
+        if (state_reader__begin(r, "MACH", 2))
                 return -1;
         *ram_size = state_reader__u64(r);
         *position = state_reader__u64(r);
+        *clock_ns = state_reader__u64(r);
         return state_reader__end(r);
 }
 
@@ -84,8 +83,8 @@ int snapshot__ram_size(const uint8_t *buf, size_t length, uint64_t *ram_size,
         struct state_reader r;
         state_reader__init(&r, buf, length);
         r.pos = HEADER_SIZE;
-        uint64_t position;
-        if (read_machine_record(&r, ram_size, &position))
+        uint64_t position, clock_ns;
+        if (read_machine_record(&r, ram_size, &position, &clock_ns))
                 return error_message(err, err_size, "%s", r.error);
         return 0;
 }
@@ -123,17 +122,12 @@ int snapshot__decode(const uint8_t *buf, size_t length, struct machine *m,
         state_reader__init(&r, buf, length);
         r.pos = HEADER_SIZE;
         uint64_t ram_size = 0;
-        int rc = read_machine_record(&r, &ram_size, &m->position);
+        int rc = read_machine_record(&r, &ram_size, &m->position, &m->clock_ns);
         if (!rc && ram_size != m->ram_size)
                 return error_message(err, err_size, "snapshot RAM size %llu does not match the machine's %llu",
                             (unsigned long long)ram_size, (unsigned long long)m->ram_size);
         if (!rc) rc = vcpu_state__load(vcpu, &r);
-        if (!rc) rc = pic8259__load(&m->pic, &r);
-        if (!rc) rc = pit8254__load(&m->pit, &r);
-        if (!rc) rc = cmos_rtc__load(&m->rtc, &r);
-        if (!rc) rc = uart16550__load(&m->uart, &r);
-        if (!rc) rc = debug_exit__load(&m->debug_exit, &r);
-        if (!rc) rc = post_port__load(&m->post, &r);
+        if (!rc) rc = device_states__load(m, &r);
         if (!rc) rc = decode_ram(&r, m);
         if (rc)
                 return error_message(err, err_size, "snapshot: %s", r.error);

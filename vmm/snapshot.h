@@ -3,7 +3,8 @@
  *
  * Layout: the magic "FTVMSNAP", a little-endian u32 format version, then
  * records in the device-state format (tag, version, length, payload, CRC32),
- * in this order: "MACH" (RAM size, position), "VCPU", "PIC ", "PIT ",
+ * in this order: "MACH" (RAM size, position, the
+ * environment clock the PIT last saw, so a restore can rebase it), "VCPU", "PIC ", "PIT ",
  * "RTC ", "UART", "DBGX", "POST", "RAM " (guest RAM, zlib-compressed).
  * Bump SNAPSHOT_VERSION on any change to the layout or to a record. */
 #ifndef FTVMM_SNAPSHOT_H
@@ -17,7 +18,7 @@
 #include "vcpu_state.h"
 
 #define SNAPSHOT_MAGIC "FTVMSNAP"
-#define SNAPSHOT_VERSION 1u
+#define SNAPSHOT_VERSION 2u
 #define SNAPSHOT_MAX_FILE_SIZE (80ull << 30)
 
 /* Serialises machine and vCPU state. Returns 0 or -errno. */

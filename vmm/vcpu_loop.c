@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include <zlib.h>
 
+#include "checkpoint.h"
 #include "kick_timer.h"
 
 /* Realtime signals are never used by libc or by default handlers. */
@@ -24,7 +26,11 @@ struct loop {
         struct run_result *result;
         uint64_t previous_exit_rip; /* where the guest was at the exit before */
         struct replay_session *replay;
-        bool at_deterministic_exit;  /* events may be delivered now */
+        uint64_t max_stall_ns;
+        uint64_t pending_since_ns;   /* an interrupt waits for the guest since */
+        /* Events may be delivered now: a record and its replay are at the
+         * same point (a deterministic exit, the boot, a checkpoint). */
+        bool at_deterministic_exit;
         bool done;
 };
 
@@ -139,12 +145,39 @@ static void handle_mmio(struct loop *l)
  * kick timer share one time base. When recording or replaying, a kick could
  * deliver nothing (events wait for a deterministic exit), so only the
  * timeout kicks. */
+static bool recording(const struct loop *l)
+{
+        return l->replay && l->replay->mode == REPLAY_RECORD;
+}
+
+/* Since when an interrupt has been waiting for the guest, or will be:
+ * UINT64_MAX if none is due. */
+static uint64_t interrupt_due_ns(const struct loop *l)
+{
+        if (pic8259__interrupt_pending(&l->m->pic))
+                return l->pending_since_ns;
+        return pit8254__next_deadline_ns(&l->m->pit);
+}
+
+static uint64_t stall_deadline_ns(const struct loop *l)
+{
+        uint64_t due = interrupt_due_ns(l);
+        return due > UINT64_MAX - l->max_stall_ns ? UINT64_MAX : due + l->max_stall_ns;
+}
+
 static uint64_t next_wakeup_ns(const struct loop *l)
 {
-        uint64_t pit = pit8254__next_deadline_ns(&l->m->pit);
-        if (l->replay)
-                return l->timeout_at_ns;
-        return pit < l->timeout_at_ns ? pit : l->timeout_at_ns;
+        uint64_t at = l->timeout_at_ns;
+        if (!l->replay) {
+                uint64_t pit = pit8254__next_deadline_ns(&l->m->pit);
+                if (pit < at)
+                        at = pit;
+        } else if (recording(l)) {
+                uint64_t stall = stall_deadline_ns(l);
+                if (stall < at)
+                        at = stall;
+        }
+        return at;
 }
 
 static void handle_hlt(struct loop *l)
@@ -237,6 +270,18 @@ static void handle_exit(struct loop *l)
         }
 }
 
+/* What an epoch's end records of the guest, so that a replay that went
+ * elsewhere is caught: the registers, the control registers that say
+ * which address space and mode it runs in, and the position. */
+static uint32_t state_digest(const struct loop *l)
+{
+        const struct kvm_sync_regs *s = &l->run->s.regs;
+        uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)&s->regs, sizeof(s->regs));
+        const uint64_t more[] = { s->sregs.cr0, s->sregs.cr3, s->sregs.cr4, s->sregs.efer,
+                                  l->m->position };
+        return (uint32_t)crc32(crc, (const Bytef *)more, sizeof(more));
+}
+
 /* The PIC's INTR line reaches the CPU only when the guest can take an
  * interrupt; otherwise ask KVM to exit as soon as it can (PLATFORM.md:
  * KVM_INTERRUPT injects even when IF=0, so this check is ours to make). */
@@ -248,18 +293,100 @@ static int deliver_interrupt(struct loop *l)
                 return 0;
         if (!run->ready_for_interrupt_injection || !run->if_flag) {
                 run->request_interrupt_window = 1;
+                if (l->pending_since_ns == UINT64_MAX)
+                        l->pending_since_ns = host_ns();
                 return 0;
         }
         struct kvm_interrupt irq = { .irq = pic8259__acknowledge(&l->m->pic) };
         if (ioctl(l->m->vm.vcpu_fd, KVM_INTERRUPT, &irq) < 0)
                 return -errno;
+        l->pending_since_ns = UINT64_MAX;
         l->result->exits.interrupts_injected++;
-        if (l->replay) {
-                const struct kvm_regs *regs = &run->s.regs.regs;
-                uint32_t digest = (uint32_t)crc32(0L, (const Bytef *)regs, sizeof(*regs));
-                replay_session__epoch_end(l->replay, (uint8_t)irq.irq, digest);
-        }
+        if (l->replay)
+                replay_session__epoch_end(l->replay, EPOCH_INTERRUPT, (uint8_t)irq.irq,
+                                          state_digest(l));
         return 0;
+}
+
+/* Recording, after a kick: the guest has kept an interrupt waiting too long
+ * without a deterministic exit, so the epoch ends here, in a checkpoint. */
+static void take_checkpoint(struct loop *l)
+{
+        uint8_t *state;
+        size_t length;
+        uint32_t pages;
+        int rc = checkpoint__encode(l->m, &state, &length, &pages);
+        if (rc) {
+                finish(l, RUN_HOST_ERROR, "checkpoint at position %llu: %s",
+                       (unsigned long long)l->m->position, strerror(-rc));
+                return;
+        }
+        replay_session__checkpoint(l->replay, state, length);
+        free(state);
+        l->result->checkpoint_pages += pages;
+        l->at_deterministic_exit = true;
+        /* A guest with interrupts masked stalls again only after another
+         * full bound, not at once. */
+        if (l->pending_since_ns != UINT64_MAX)
+                l->pending_since_ns = host_ns();
+}
+
+static bool reached_stop_position(struct loop *l)
+{
+        if (l->done || l->m->position < l->stop_at_position)
+                return false;
+        finish(l, RUN_STOPPED_AT_POSITION, "stopped at position %llu",
+               (unsigned long long)l->m->position);
+        return true;
+}
+
+/* Replaying a checkpoint epoch: the recorder's state replaces executing it. */
+static void apply_checkpoint(struct loop *l, const struct replay_entry *cp)
+{
+        char err[256];
+        if (checkpoint__apply(l->m, cp->state, cp->state_length, err, sizeof(err))) {
+                finish(l, RUN_DIVERGED, "epoch %llu (a checkpoint epoch ending at position %llu): %s",
+                       (unsigned long long)l->replay->epochs, (unsigned long long)cp->position, err);
+                return;
+        }
+        l->m->position = cp->position;
+        machine__console_write(l->m, cp->output, cp->output_length);
+        l->at_deterministic_exit = true;
+        reached_stop_position(l);
+}
+
+static bool replay_stopped(struct loop *l)
+{
+        if (!l->replay || l->replay->stop == REPLAY_RUNNING)
+                return false;
+        finish(l, l->replay->stop == REPLAY_DIVERGED ? RUN_DIVERGED : RUN_LOG_ENDED,
+               "%s", l->replay->why);
+        return true;
+}
+
+/* Where both runs stand at the same point: advance the clock and deliver
+ * what is due; recording or replaying, end the epoch if its timer says so,
+ * and look at how the next epoch ends. False if the loop must not enter
+ * the guest now. */
+static bool at_shared_point(struct loop *l, uint64_t now)
+{
+        l->m->clock_ns = environment__monotonic_ns(l->m->env);
+        pit8254__advance(&l->m->pit, l->m->clock_ns);
+        int rc = deliver_interrupt(l);
+        if (rc) {
+                finish(l, RUN_HOST_ERROR, "interrupt delivery: %s", strerror(-rc));
+                return false;
+        }
+        if (!l->replay)
+                return true;
+        if (l->replay->in_epoch && replay_session__epoch_timer_expired(l->replay, now))
+                replay_session__epoch_end(l->replay, EPOCH_TIMER, 0, state_digest(l));
+        struct replay_entry checkpoint;
+        if (!l->replay->in_epoch && replay_session__begin_epoch(l->replay, now, &checkpoint)) {
+                apply_checkpoint(l, &checkpoint);
+                return false;
+        }
+        return !replay_stopped(l);
 }
 
 static void run_once(struct loop *l)
@@ -270,18 +397,14 @@ static void run_once(struct loop *l)
                        (double)(now - l->start_ns) / 1e9);
                 return;
         }
-        int rc = 0;
         /* Recording or replaying, events wait for a deterministic exit,
          * where both runs are at the same position: what P1 and P5 will
          * rest on in a replicated pair. */
-        if (!l->replay || l->at_deterministic_exit) {
-                pit8254__advance(&l->m->pit, environment__monotonic_ns(l->m->env));
-                rc = deliver_interrupt(l);
-        }
-        if (!rc)
-                rc = kick_timer__arm(&l->kick, next_wakeup_ns(l));
+        if ((!l->replay || l->at_deterministic_exit) && !at_shared_point(l, now))
+                return;
+        int rc = kick_timer__arm(&l->kick, next_wakeup_ns(l));
         if (rc) {
-                finish(l, RUN_HOST_ERROR, "interrupt delivery: %s", strerror(-rc));
+                finish(l, RUN_HOST_ERROR, "arming the kick timer: %s", strerror(-rc));
                 return;
         }
         if (ioctl(l->m->vm.vcpu_fd, KVM_RUN, 0) < 0) {
@@ -289,6 +412,8 @@ static void run_once(struct loop *l)
                         l->result->exits.kicks++;
                         l->at_deterministic_exit = false;
                         kick_timer__consume(&l->kick);
+                        if (recording(l) && host_ns() >= stall_deadline_ns(l))
+                                take_checkpoint(l);
                         return;
                 }
                 finish(l, RUN_HOST_ERROR, "KVM_RUN: %s", strerror(errno));
@@ -297,14 +422,8 @@ static void run_once(struct loop *l)
         handle_exit(l);
         l->at_deterministic_exit = is_deterministic_exit(l->run->exit_reason);
         l->previous_exit_rip = l->run->s.regs.regs.rip;
-        if (l->replay && l->replay->stop != REPLAY_RUNNING) {
-                finish(l, l->replay->stop == REPLAY_DIVERGED ? RUN_DIVERGED : RUN_LOG_ENDED,
-                       "%s", l->replay->why);
-                return;
-        }
-        if (!l->done && l->m->position == l->stop_at_position)
-                finish(l, RUN_STOPPED_AT_POSITION, "stopped at position %llu",
-                       (unsigned long long)l->m->position);
+        if (!replay_stopped(l))
+                reached_stop_position(l);
 }
 
 void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
@@ -319,6 +438,8 @@ void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
                 .timeout_at_ns = KICK_TIMER_NONE,
                 .stop_at_position = limits->stop_at_position,
                 .replay = limits->replay,
+                .max_stall_ns = limits->max_stall_ns,
+                .pending_since_ns = UINT64_MAX,
                 .at_deterministic_exit = true,
         };
         if (limits->timeout_ns)

@@ -29,6 +29,9 @@ struct run_limits {
         /* Recording or replaying: interrupts are delivered only at
          * deterministic exits, and every epoch end goes through the log. */
         struct replay_session *replay;
+        /* Recording: how long an interrupt may wait for a deterministic
+         * exit before the epoch ends in a checkpoint instead. */
+        uint64_t max_stall_ns;
 };
 
 struct exit_counts {
@@ -41,6 +44,7 @@ struct run_result {
         uint32_t guest_status;
         char message[512];     /* why the run ended, for anything but an exit */
         struct exit_counts exits;
+        uint64_t checkpoint_pages;  /* dirty pages the checkpoints carried */
         uint64_t elapsed_ns;
 };
 

@@ -73,6 +73,11 @@ static bool already_holds(struct kvm_vm *vm, const struct kvm_msr_entry *want)
 int vcpu_state__set(struct kvm_vm *vm, const struct vcpu_state *s, uint32_t *failed_msr)
 {
         *failed_msr = 0;
+        /* An I/O exit the VMM handled would otherwise be completed on the
+         * next entry, over the state written here. */
+        int rc = complete_pending_io(vm);
+        if (rc)
+                return rc;
         if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0 ||
             ioctl(vm->vcpu_fd, KVM_SET_REGS, &s->regs) < 0 ||
             ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &s->xsave) < 0 ||
@@ -90,7 +95,9 @@ int vcpu_state__set(struct kvm_vm *vm, const struct vcpu_state *s, uint32_t *fai
          * injection that the saved state carries. */
         if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &s->events) < 0)
                 return -errno;
-        return 0;
+        /* So kvm_run's synced registers and interrupt flags describe the
+         * state just written before the VMM next looks at them. */
+        return complete_pending_io(vm);
 }
 
 /* The KVM structures are fixed-layout ABI, so they are stored as bytes. */

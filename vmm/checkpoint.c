@@ -1,0 +1,181 @@
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "device_states.h"
+#include "error_message.h"
+#include "vcpu_state.h"
+
+/* A checkpoint never holds more than all of RAM; anything claiming more is
+ * corrupt, whatever its CRC says. */
+#define MAX_UNPACKED(m) ((m)->ram_size + (64u << 20))
+
+static size_t page_count(const struct machine *m)
+{
+        return (size_t)((m->ram_size + KVM_VM_PAGE_SIZE - 1) / KVM_VM_PAGE_SIZE);
+}
+
+static size_t bitmap_words(const struct machine *m)
+{
+        return (page_count(m) + 63) / 64;
+}
+
+int checkpoint__start_tracking(struct machine *m)
+{
+        return kvm_vm__start_dirty_log(&m->vm);
+}
+
+static int encode_pages(struct machine *m, struct state_writer *w, uint32_t *pages)
+{
+        uint64_t *dirty = calloc(bitmap_words(m), sizeof(uint64_t));
+        if (!dirty)
+                return -ENOMEM;
+        int rc = kvm_vm__take_dirty_log(&m->vm, dirty);
+        if (rc) {
+                free(dirty);
+                return rc;
+        }
+        uint32_t count = 0;
+        for (size_t i = 0; i < bitmap_words(m); i++)
+                count += (uint32_t)__builtin_popcountll(dirty[i]);
+        state_writer__begin(w, "PAGE", 1);
+        state_writer__u32(w, count);
+        for (size_t page = 0; page < page_count(m); page++) {
+                if (!(dirty[page / 64] >> (page % 64) & 1))
+                        continue;
+                state_writer__u64(w, page);
+                state_writer__bytes(w, m->ram + page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
+        }
+        free(dirty);
+        *pages = count;
+        return state_writer__end(w);
+}
+
+static int compress_state(const struct state_writer *raw, uint8_t **state, size_t *length)
+{
+        uLongf packed = compressBound((uLong)raw->length);
+        uint8_t *out = malloc(8 + packed);
+        if (!out)
+                return -ENOMEM;
+        uint64_t unpacked = raw->length;
+        memcpy(out, &unpacked, 8);
+        /* Level 1: a checkpoint stalls the guest, and dirty pages of a
+         * running guest compress well enough at the fastest level. */
+        if (compress2(out + 8, &packed, raw->buf, (uLong)raw->length, 1) != Z_OK) {
+                free(out);
+                return -EIO;
+        }
+        *state = out;
+        *length = 8 + packed;
+        return 0;
+}
+
+int checkpoint__encode(struct machine *m, uint8_t **state, size_t *length, uint32_t *pages)
+{
+        struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
+        if (!vcpu)
+                return -ENOMEM;
+        struct state_writer raw;
+        state_writer__init(&raw);
+        int rc = vcpu_state__get(&m->vm, vcpu);
+        if (!rc) rc = vcpu_state__save(vcpu, &raw);
+        if (!rc) rc = device_states__save(m, &raw);
+        if (!rc) rc = encode_pages(m, &raw, pages);
+        if (!rc) rc = compress_state(&raw, state, length);
+        state_writer__release(&raw);
+        free(vcpu);
+        return rc;
+}
+
+static int decode_pages(struct machine *m, struct state_reader *r)
+{
+        if (state_reader__begin(r, "PAGE", 1))
+                return -1;
+        uint32_t count = state_reader__u32(r);
+        if ((uint64_t)count * (8 + KVM_VM_PAGE_SIZE) != r->payload_end - r->pos) {
+                state_reader__fail(r, "PAGE record claims %u pages, its payload holds %zu bytes",
+                                   count, r->payload_end - r->pos);
+                return -1;
+        }
+        for (uint32_t i = 0; i < count && state_reader__ok(r); i++) {
+                uint64_t page = state_reader__u64(r);
+                if (page >= page_count(m)) {
+                        state_reader__fail(r, "PAGE record names page %llu of a %zu-page RAM",
+                                           (unsigned long long)page, page_count(m));
+                        return -1;
+                }
+                state_reader__bytes(r, m->ram + page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
+        }
+        return state_reader__end(r);
+}
+
+static uint8_t *uncompress_state(const struct machine *m, const uint8_t *state, size_t length,
+                                 size_t *unpacked_length, char *err, size_t err_size)
+{
+        uint64_t unpacked;
+        if (length < 8) {
+                error_message(err, err_size, "checkpoint state of %zu bytes has no size", length);
+                return NULL;
+        }
+        memcpy(&unpacked, state, 8);
+        if (unpacked > MAX_UNPACKED(m)) {
+                error_message(err, err_size, "checkpoint claims %llu bytes of state for %llu bytes of RAM",
+                              (unsigned long long)unpacked, (unsigned long long)m->ram_size);
+                return NULL;
+        }
+        uint8_t *raw = malloc(unpacked ? unpacked : 1);
+        uLongf got = (uLongf)unpacked;
+        if (!raw) {
+                error_message(err, err_size, "out of memory for a checkpoint of %llu bytes",
+                              (unsigned long long)unpacked);
+                return NULL;
+        }
+        if (uncompress(raw, &got, state + 8, (uLong)(length - 8)) != Z_OK || got != unpacked) {
+                free(raw);
+                error_message(err, err_size, "checkpoint state does not decompress to %llu bytes",
+                              (unsigned long long)unpacked);
+                return NULL;
+        }
+        *unpacked_length = (size_t)unpacked;
+        return raw;
+}
+
+int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
+                      char *err, size_t err_size)
+{
+        size_t raw_length;
+        uint8_t *raw = uncompress_state(m, state, length, &raw_length, err, err_size);
+        if (!raw)
+                return -1;
+        struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
+        if (!vcpu) {
+                free(raw);
+                return error_message(err, err_size, "out of memory");
+        }
+        struct state_reader r;
+        state_reader__init(&r, raw, raw_length);
+        int rc = vcpu_state__load(vcpu, &r);
+        if (!rc) rc = device_states__load(m, &r);
+        if (!rc) rc = decode_pages(m, &r);
+        if (!rc && r.pos != raw_length) {
+                state_reader__fail(&r, "%zu bytes after the PAGE record", raw_length - r.pos);
+                rc = -1;
+        }
+        if (rc) {
+                error_message(err, err_size, "checkpoint: %s", r.error);
+        } else {
+                uint32_t failed_msr;
+                int set = vcpu_state__set(&m->vm, vcpu, &failed_msr);
+                if (set && failed_msr)
+                        rc = error_message(err, err_size, "checkpoint: KVM refused MSR 0x%x", failed_msr);
+                else if (set)
+                        rc = error_message(err, err_size, "checkpoint: setting the vCPU: %s",
+                                           strerror(-set));
+        }
+        free(vcpu);
+        free(raw);
+        return rc;
+}
