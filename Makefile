@@ -58,7 +58,7 @@ sanitize: $(BUILD)/unit-tests-sanitized
 	CK_FORK=no ASAN_OPTIONS=detect_leaks=1 $(BUILD)/unit-tests-sanitized
 
 $(BUILD)/write-bad-images: tests/tools/write_bad_images.c tests/unit/elf_builder.c
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
 
 $(BUILD)/alter-log: tests/tools/alter_log.c
 	$(CC) $(CFLAGS) -o $@ $< -lz
@@ -67,27 +67,61 @@ integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
+FUZZ_SEEDS   = $(GUEST_IMAGES)
+SEED_DIR     = $(BUILD)/fuzz-seeds
+SAN_LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+LIBFUZZER    = clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 
-# Coverage-guided fuzzing with clang's libFuzzer: `make fuzz` (long run).
+# Link only what is compiled: the generated .d files add headers to $^.
+LINK_INPUTS = $(filter %.c %.o %.a,$^)
+
+# Coverage-guided fuzzing with clang's libFuzzer: `make fuzz` (long run,
+# FUZZ_SECONDS per target).
 $(BUILD)/fuzz-pvh-loader: $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(LIBFUZZER) -o $@ $(LINK_INPUTS)
 
-# The same target under a deterministic mutation driver, built with gcc:
-# the bounded run `make check` does.
+$(BUILD)/fuzz-replay-log: tests/fuzz/fuzz_replay_log.c $(LIB_SRCS)
+	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
+
+$(BUILD)/fuzz-snapshot: tests/fuzz/fuzz_snapshot.c $(LIB_SRCS)
+	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
+
+# The same targets under a deterministic mutation driver, built with gcc
+# and the sanitizers: the bounded runs `make check` does.
 $(BUILD)/fuzz-pvh-loader-gcc: $(FUZZ_SRCS) tests/fuzz/mutation_driver.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $^
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS)
 
-FUZZ_SEEDS = $(GUEST_IMAGES)
+$(BUILD)/fuzz-replay-log-gcc: tests/fuzz/fuzz_replay_log.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
-fuzz: $(BUILD)/fuzz-pvh-loader guests
-	@mkdir -p $(BUILD)/fuzz-corpus
-	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/ 2>/dev/null || true
-	$(BUILD)/fuzz-pvh-loader -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus
+$(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
-fuzz-short: $(BUILD)/fuzz-pvh-loader-gcc guests
+# Seed logs and snapshots, written without KVM (tests/fuzz/write_seeds.c).
+$(BUILD)/write-fuzz-seeds: tests/fuzz/write_seeds.c $(BUILD)/libftvmm.a
+	$(CC) $(CFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
+
+$(SEED_DIR)/seed.log $(SEED_DIR)/seed.snap: $(BUILD)/write-fuzz-seeds
+	@mkdir -p $(SEED_DIR)
+	$(BUILD)/write-fuzz-seeds $(SEED_DIR)
+
+FUZZ_TARGETS = pvh-loader replay-log snapshot
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log guests
+	@mkdir -p $(BUILD)/fuzz-corpus/pvh-loader $(BUILD)/fuzz-corpus/replay-log $(BUILD)/fuzz-corpus/snapshot
+	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/pvh-loader/ 2>/dev/null || true
+	cp -n $(SEED_DIR)/seed.log $(BUILD)/fuzz-corpus/replay-log/ 2>/dev/null || true
+	cp -n $(SEED_DIR)/seed.snap $(BUILD)/fuzz-corpus/snapshot/ 2>/dev/null || true
+	for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/fuzz-$$t -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus/$$t || exit 1; \
+	done
+
+fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log guests
 	$(BUILD)/fuzz-pvh-loader-gcc $${FUZZ_RUNS:-20000} $(FUZZ_SEEDS)
+	$(BUILD)/fuzz-replay-log-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.log
+	$(BUILD)/fuzz-snapshot-gcc $${FUZZ_SNAPSHOT_RUNS:-3000} $(SEED_DIR)/seed.snap
 
 check: deps
 	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized

@@ -93,6 +93,9 @@ static int read_file(const char *path, uint8_t **buf, size_t *length, char *err,
         return 0;
 }
 
+static int parse_header(struct replay_reader *rd, const char *path, struct replay_boot *boot,
+                        char *err, size_t err_size);
+
 static int read_boot(struct replay_reader *rd, struct replay_boot *boot)
 {
         struct state_reader *r = &rd->r;
@@ -105,6 +108,10 @@ static int read_boot(struct replay_reader *rd, struct replay_boot *boot)
                 return -1;
         }
         rd->cmdline_copy = calloc(1, (size_t)cmdline_len + 1);
+        if (!rd->cmdline_copy) {
+                state_reader__fail(r, "out of memory for a %u-byte command line", cmdline_len);
+                return -1;
+        }
         state_reader__bytes(r, rd->cmdline_copy, cmdline_len);
         boot->cmdline = rd->cmdline_copy;
         boot->image_size = state_reader__u64(r);
@@ -124,6 +131,25 @@ int replay_reader__open(struct replay_reader *rd, const char *path,
         memset(rd, 0, sizeof(*rd));
         if (read_file(path, &rd->buf, &rd->length, err, err_size))
                 return -1;
+        return parse_header(rd, path, boot, err, err_size);
+}
+
+int replay_reader__open_bytes(struct replay_reader *rd, const uint8_t *bytes, size_t length,
+                              const char *name, struct replay_boot *boot,
+                              char *err, size_t err_size)
+{
+        memset(rd, 0, sizeof(*rd));
+        rd->buf = malloc(length ? length : 1);
+        if (!rd->buf)
+                return error_message(err, err_size, "%s: out of memory", name);
+        memcpy(rd->buf, bytes, length);
+        rd->length = length;
+        return parse_header(rd, name, boot, err, err_size);
+}
+
+static int parse_header(struct replay_reader *rd, const char *path, struct replay_boot *boot,
+                        char *err, size_t err_size)
+{
         if (rd->length < REPLAY_LOG_HEADER_SIZE || memcmp(rd->buf, REPLAY_LOG_MAGIC, 8) != 0)
                 return error_message(err, err_size, "%s: not an ftvmm log (bad magic)", path);
         uint32_t version;

@@ -90,6 +90,10 @@ bool replay_reader__next(struct replay_reader *rd, struct replay_entry *e);
 bool replay_reader__peek_epoch_end(struct replay_reader *rd, struct replay_entry *e);
 /* Consumes the records of the current epoch up to, not including, its end. */
 void replay_reader__skip_to_epoch_end(struct replay_reader *rd);
+/* The same from bytes in memory (copied); name is for messages. */
+int replay_reader__open_bytes(struct replay_reader *rd, const uint8_t *bytes, size_t length,
+                              const char *name, struct replay_boot *boot,
+                              char *err, size_t err_size);
 void replay_reader__close(struct replay_reader *rd);
 
 #endif

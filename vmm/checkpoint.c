@@ -28,16 +28,9 @@ int checkpoint__start_tracking(struct machine *m)
         return kvm_vm__start_dirty_log(&m->vm);
 }
 
-static int encode_pages(struct machine *m, struct state_writer *w, uint32_t *pages)
+static int encode_pages(const struct machine *m, const uint64_t *dirty,
+                        struct state_writer *w, uint32_t *pages)
 {
-        uint64_t *dirty = calloc(bitmap_words(m), sizeof(uint64_t));
-        if (!dirty)
-                return -ENOMEM;
-        int rc = kvm_vm__take_dirty_log(&m->vm, dirty);
-        if (rc) {
-                free(dirty);
-                return rc;
-        }
         uint32_t count = 0;
         for (size_t i = 0; i < bitmap_words(m); i++)
                 count += (uint32_t)__builtin_popcountll(dirty[i]);
@@ -49,7 +42,6 @@ static int encode_pages(struct machine *m, struct state_writer *w, uint32_t *pag
                 state_writer__u64(w, page);
                 state_writer__bytes(w, m->ram + page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
         }
-        free(dirty);
         *pages = count;
         return state_writer__end(w);
 }
@@ -73,19 +65,29 @@ static int compress_state(const struct state_writer *raw, uint8_t **state, size_
         return 0;
 }
 
+int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *vcpu,
+                             const uint64_t *dirty, uint8_t **state, size_t *length,
+                             uint32_t *pages)
+{
+        struct state_writer raw;
+        state_writer__init(&raw);
+        int rc = vcpu_state__save(vcpu, &raw);
+        if (!rc) rc = device_states__save(m, &raw);
+        if (!rc) rc = encode_pages(m, dirty, &raw, pages);
+        if (!rc) rc = compress_state(&raw, state, length);
+        state_writer__release(&raw);
+        return rc;
+}
+
 int checkpoint__encode(struct machine *m, uint8_t **state, size_t *length, uint32_t *pages)
 {
         struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
-        if (!vcpu)
-                return -ENOMEM;
-        struct state_writer raw;
-        state_writer__init(&raw);
-        int rc = vcpu_state__get(&m->vm, vcpu);
-        if (!rc) rc = vcpu_state__save(vcpu, &raw);
-        if (!rc) rc = device_states__save(m, &raw);
-        if (!rc) rc = encode_pages(m, &raw, pages);
-        if (!rc) rc = compress_state(&raw, state, length);
-        state_writer__release(&raw);
+        uint64_t *dirty = calloc(bitmap_words(m), sizeof(uint64_t));
+        int rc = vcpu && dirty ? 0 : -ENOMEM;
+        if (!rc) rc = vcpu_state__get(&m->vm, vcpu);
+        if (!rc) rc = kvm_vm__take_dirty_log(&m->vm, dirty);
+        if (!rc) rc = checkpoint__encode_state(m, vcpu, dirty, state, length, pages);
+        free(dirty);
         free(vcpu);
         return rc;
 }
@@ -143,18 +145,13 @@ static uint8_t *uncompress_state(const struct machine *m, const uint8_t *state, 
         return raw;
 }
 
-int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
-                      char *err, size_t err_size)
+int checkpoint__decode(struct machine *m, const uint8_t *state, size_t length,
+                       struct vcpu_state *vcpu, char *err, size_t err_size)
 {
         size_t raw_length;
         uint8_t *raw = uncompress_state(m, state, length, &raw_length, err, err_size);
         if (!raw)
                 return -1;
-        struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
-        if (!vcpu) {
-                free(raw);
-                return error_message(err, err_size, "out of memory");
-        }
         struct state_reader r;
         state_reader__init(&r, raw, raw_length);
         int rc = vcpu_state__load(vcpu, &r);
@@ -164,9 +161,20 @@ int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
                 state_reader__fail(&r, "%zu bytes after the PAGE record", raw_length - r.pos);
                 rc = -1;
         }
-        if (rc) {
+        if (rc)
                 error_message(err, err_size, "checkpoint: %s", r.error);
-        } else {
+        free(raw);
+        return rc ? -1 : 0;
+}
+
+int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
+                      char *err, size_t err_size)
+{
+        struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
+        if (!vcpu)
+                return error_message(err, err_size, "out of memory");
+        int rc = checkpoint__decode(m, state, length, vcpu, err, err_size);
+        if (!rc) {
                 uint32_t failed_msr;
                 int set = vcpu_state__set(&m->vm, vcpu, &failed_msr);
                 if (set && failed_msr)
@@ -176,6 +184,5 @@ int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
                                            strerror(-set));
         }
         free(vcpu);
-        free(raw);
         return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "machine.h"
+#include "vcpu_state.h"
 
 /* Starts tracking the pages the guest writes. Returns 0 or -errno. */
 int checkpoint__start_tracking(struct machine *m);
@@ -25,5 +26,14 @@ int checkpoint__encode(struct machine *m, uint8_t **state, size_t *length,
  * checkpoint's state. Returns 0, or -1 with a reason in err. */
 int checkpoint__apply(struct machine *m, const uint8_t *state, size_t length,
                       char *err, size_t err_size);
+
+/* The two halves that do not touch KVM, for tests and fuzzing: encoding
+ * the given vCPU state, the machine's devices and the pages set in dirty
+ * (one bit per page); decoding into RAM, devices and *vcpu. */
+int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *vcpu,
+                             const uint64_t *dirty, uint8_t **state, size_t *length,
+                             uint32_t *pages);
+int checkpoint__decode(struct machine *m, const uint8_t *state, size_t length,
+                       struct vcpu_state *vcpu, char *err, size_t err_size);
 
 #endif

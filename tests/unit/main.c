@@ -20,6 +20,7 @@ static const struct {
         { "pvh_loader", make_pvh_loader_suite },
         { "options", make_options_suite },
         { "snapshot", make_snapshot_suite },
+        { "checkpoint", make_checkpoint_suite },
         { "replay_log", make_replay_log_suite },
 };
 

@@ -16,5 +16,6 @@ Suite *make_pvh_loader_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
 Suite *make_replay_log_suite(void);
+Suite *make_checkpoint_suite(void);
 
 #endif
