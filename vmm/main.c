@@ -72,6 +72,11 @@ static int exit_code_for(const struct run_options *opts, const struct run_result
         return EXIT_HOST_ERROR;
 }
 
+static double seconds_since(uint64_t start_ns)
+{
+        return (double)(environment__monotonic_ns(environment__live()) - start_ns) / 1e9;
+}
+
 /* Builds the machine from IMAGE, or from a snapshot with --restore. */
 static int prepare_machine(struct machine *m, const struct run_options *opts, int console_fd,
                            char *err, size_t err_size)
@@ -90,6 +95,7 @@ static int prepare_machine(struct machine *m, const struct run_options *opts, in
         size_t length;
         uint64_t ram_size;
         char why[384];
+        uint64_t start = environment__monotonic_ns(environment__live());
         int status = snapshot__read_file(opts->restore_path, &snapshot, &length, err, err_size);
         if (!status && snapshot__ram_size(snapshot, length, &ram_size, why, sizeof(why))) {
                 snprintf(err, err_size, "%s: %s", opts->restore_path, why);
@@ -115,6 +121,10 @@ static int prepare_machine(struct machine *m, const struct run_options *opts, in
                 status = machine__start(m, vcpu, err, err_size);
         }
         free(vcpu);
+        if (!status && opts->stats)
+                fprintf(stderr, "ftvmm: restored %llu MiB of RAM from %s in %.3f s\n",
+                        (unsigned long long)(m->ram_size >> 20), opts->restore_path,
+                        seconds_since(start));
         return status;
 }
 
@@ -134,13 +144,18 @@ static void print_stats(const struct machine *m, const struct run_result *r)
 static int save_snapshot(struct machine *m, const struct run_options *opts)
 {
         char err[512];
+        uint64_t start = environment__monotonic_ns(environment__live());
         int status = snapshot__save_file(m, opts->snapshot_path, err, sizeof(err));
-        if (status)
+        if (status) {
                 fprintf(stderr, "ftvmm: %s\n", err);
-        else
-                fprintf(stderr, "ftvmm: stopped at position %llu; machine saved to %s\n",
-                        (unsigned long long)m->position, opts->snapshot_path);
-        return status;
+                return status;
+        }
+        fprintf(stderr, "ftvmm: stopped at position %llu; machine saved to %s\n",
+                (unsigned long long)m->position, opts->snapshot_path);
+        if (opts->stats)
+                fprintf(stderr, "ftvmm: snapshot of %llu MiB of RAM saved in %.3f s\n",
+                        (unsigned long long)(m->ram_size >> 20), seconds_since(start));
+        return 0;
 }
 
 static int run_machine(const struct run_options *opts, int console_fd)
