@@ -14,7 +14,7 @@ run_case() {
         case_name=$1 expected=$2
         shift 3
         set +e
-        timeout --kill-after=5 120 "$@" </dev/null >"$WORK/out" 2>"$WORK/err"
+        timeout --kill-after=5 60 "$@" </dev/null >"$WORK/out" 2>"$WORK/err"
         status=$?
         set -e
         case_ok=1
