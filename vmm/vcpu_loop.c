@@ -285,7 +285,7 @@ static uint32_t state_digest(const struct loop *l)
 /* The PIC's INTR line reaches the CPU only when the guest can take an
  * interrupt; otherwise ask KVM to exit as soon as it can (PLATFORM.md:
  * KVM_INTERRUPT injects even when IF=0, so this check is ours to make). */
-static int deliver_interrupt(struct loop *l)
+static int deliver_interrupt(struct loop *l, uint64_t now)
 {
         struct kvm_run *run = l->run;
         run->request_interrupt_window = 0;
@@ -294,7 +294,7 @@ static int deliver_interrupt(struct loop *l)
         if (!run->ready_for_interrupt_injection || !run->if_flag) {
                 run->request_interrupt_window = 1;
                 if (l->pending_since_ns == UINT64_MAX)
-                        l->pending_since_ns = host_ns();
+                        l->pending_since_ns = now;
                 return 0;
         }
         struct kvm_interrupt irq = { .irq = pic8259__acknowledge(&l->m->pic) };
@@ -372,7 +372,7 @@ static bool at_shared_point(struct loop *l, uint64_t now)
 {
         l->m->clock_ns = environment__monotonic_ns(l->m->env);
         pit8254__advance(&l->m->pit, l->m->clock_ns);
-        int rc = deliver_interrupt(l);
+        int rc = deliver_interrupt(l, now);
         if (rc) {
                 finish(l, RUN_HOST_ERROR, "interrupt delivery: %s", strerror(-rc));
                 return false;
