@@ -18,22 +18,10 @@ static size_t page_count(const struct machine *m)
         return (size_t)((m->ram_size + KVM_VM_PAGE_SIZE - 1) / KVM_VM_PAGE_SIZE);
 }
 
-static size_t bitmap_words(const struct machine *m)
-{
-        return (page_count(m) + 63) / 64;
-}
-
-int checkpoint__start_tracking(struct machine *m)
-{
-        return kvm_vm__start_dirty_log(&m->vm);
-}
-
 static int encode_pages(const struct machine *m, const uint64_t *dirty,
                         struct state_writer *w, uint32_t *pages)
 {
-        uint32_t count = 0;
-        for (size_t i = 0; i < bitmap_words(m); i++)
-                count += (uint32_t)__builtin_popcountll(dirty[i]);
+        uint32_t count = (uint32_t)dirty_pages__count(dirty, m->dirty.words);
         state_writer__begin(w, "PAGE", 1);
         state_writer__u32(w, count);
         for (size_t page = 0; page < page_count(m); page++) {
@@ -66,28 +54,27 @@ static int compress_state(const struct state_writer *raw, uint8_t **state, size_
 }
 
 int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *vcpu,
-                             const uint64_t *dirty, uint8_t **state, size_t *length,
-                             uint32_t *pages)
+                             const uint64_t *dirty, struct checkpoint_capture *c)
 {
         struct state_writer raw;
         state_writer__init(&raw);
         int rc = vcpu_state__save(vcpu, &raw);
         if (!rc) rc = device_states__save(m, &raw);
-        if (!rc) rc = encode_pages(m, dirty, &raw, pages);
-        if (!rc) rc = compress_state(&raw, state, length);
+        if (!rc) rc = encode_pages(m, dirty, &raw, &c->pages);
+        if (!rc) rc = compress_state(&raw, &c->state, &c->length);
         state_writer__release(&raw);
         return rc;
 }
 
-int checkpoint__encode(struct machine *m, uint8_t **state, size_t *length, uint32_t *pages)
+int checkpoint__capture(struct machine *m, struct checkpoint_capture *c)
 {
         struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
-        uint64_t *dirty = calloc(bitmap_words(m), sizeof(uint64_t));
-        int rc = vcpu && dirty ? 0 : -ENOMEM;
+        int rc = vcpu ? 0 : -ENOMEM;
         if (!rc) rc = vcpu_state__get(&m->vm, vcpu);
-        if (!rc) rc = kvm_vm__take_dirty_log(&m->vm, dirty);
-        if (!rc) rc = checkpoint__encode_state(m, vcpu, dirty, state, length, pages);
-        free(dirty);
+        if (!rc) rc = dirty_pages__collect(m);
+        if (!rc) rc = checkpoint__encode_state(m, vcpu, m->dirty.for_checkpoint, c);
+        if (!rc)
+                memset(m->dirty.for_checkpoint, 0, m->dirty.words * sizeof(uint64_t));
         free(vcpu);
         return rc;
 }
@@ -110,6 +97,7 @@ static int decode_pages(struct machine *m, struct state_reader *r)
                         return -1;
                 }
                 state_reader__bytes(r, m->ram + page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
+                dirty_pages__mark(&m->dirty, page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
         }
         return state_reader__end(r);
 }
