@@ -6,7 +6,7 @@ CC          ?= gcc
 OPTFLAGS    ?= -O2
 WARNINGS    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS      := -std=gnu11 $(OPTFLAGS) -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP
-LDLIBS      := -lz -lxxhash -lpthread
+LDLIBS      := -lz -llz4 -lxxhash -lpthread
 CHECK_FLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,7 +21,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo clean
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill-record clean
 all: $(BUILD)/ftvmm guests
 
 $(BUILD)/obj/%.o: %.c
@@ -130,6 +130,11 @@ check: deps
 
 bench: deps all
 	scripts/bench
+
+# SIGKILLs a recorder at 20 seeded random moments and checks that what it
+# printed is a prefix of its log's replay (`make check` runs 4 of them).
+drill-record: deps all
+	scripts/drill-record --runs $${DRILL_RUNS:-20} $${DRILL_SEED:+--seed $$DRILL_SEED}
 
 demo: deps all
 	scripts/demo

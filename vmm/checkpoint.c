@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "../replication/compression.h"
 #include "device_states.h"
 #include "error_message.h"
 #include "vcpu_state.h"
@@ -34,25 +34,6 @@ static int encode_pages(const struct machine *m, const uint64_t *dirty,
         return state_writer__end(w);
 }
 
-static int compress_state(const struct state_writer *raw, uint8_t **state, size_t *length)
-{
-        uLongf packed = compressBound((uLong)raw->length);
-        uint8_t *out = malloc(8 + packed);
-        if (!out)
-                return -ENOMEM;
-        uint64_t unpacked = raw->length;
-        memcpy(out, &unpacked, 8);
-        /* Level 1: a checkpoint stalls the guest, and dirty pages of a
-         * running guest compress well enough at the fastest level. */
-        if (compress2(out + 8, &packed, raw->buf, (uLong)raw->length, 1) != Z_OK) {
-                free(out);
-                return -EIO;
-        }
-        *state = out;
-        *length = 8 + packed;
-        return 0;
-}
-
 int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *vcpu,
                              const uint64_t *dirty, struct checkpoint_capture *c)
 {
@@ -61,9 +42,17 @@ int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *v
         int rc = vcpu_state__save(vcpu, &raw);
         if (!rc) rc = device_states__save(m, &raw);
         if (!rc) rc = encode_pages(m, dirty, &raw, &c->pages);
-        if (!rc) rc = compress_state(&raw, &c->state, &c->length);
+        struct state_writer packed;
+        state_writer__init(&packed);
+        if (!rc) rc = compression__pack(raw.buf, raw.length, &packed);
         state_writer__release(&raw);
-        return rc;
+        if (rc) {
+                state_writer__release(&packed);
+                return rc;
+        }
+        c->state = packed.buf;
+        c->length = packed.length;
+        return 0;
 }
 
 int checkpoint__capture(struct machine *m, struct checkpoint_capture *c)
@@ -106,27 +95,25 @@ static uint8_t *uncompress_state(const struct machine *m, const uint8_t *state, 
                                  size_t *unpacked_length, char *err, size_t err_size)
 {
         uint64_t unpacked;
-        if (length < 8) {
-                error_message(err, err_size, "checkpoint state of %zu bytes has no size", length);
+        char why[200];
+        if (compression__unpacked_size(state, length, &unpacked, why, sizeof(why))) {
+                error_message(err, err_size, "checkpoint: %s", why);
                 return NULL;
         }
-        memcpy(&unpacked, state, 8);
         if (unpacked > MAX_UNPACKED(m)) {
                 error_message(err, err_size, "checkpoint claims %llu bytes of state for %llu bytes of RAM",
                               (unsigned long long)unpacked, (unsigned long long)m->ram_size);
                 return NULL;
         }
         uint8_t *raw = malloc(unpacked ? unpacked : 1);
-        uLongf got = (uLongf)unpacked;
         if (!raw) {
                 error_message(err, err_size, "out of memory for a checkpoint of %llu bytes",
                               (unsigned long long)unpacked);
                 return NULL;
         }
-        if (uncompress(raw, &got, state + 8, (uLong)(length - 8)) != Z_OK || got != unpacked) {
+        if (compression__unpack(state, length, raw, unpacked, why, sizeof(why))) {
                 free(raw);
-                error_message(err, err_size, "checkpoint state does not decompress to %llu bytes",
-                              (unsigned long long)unpacked);
+                error_message(err, err_size, "checkpoint: %s", why);
                 return NULL;
         }
         *unpacked_length = (size_t)unpacked;

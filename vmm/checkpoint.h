@@ -4,9 +4,10 @@
  * at that same point without executing the epoch: the vCPU, every device,
  * and the pages that changed since the previous checkpoint.
  *
- * The state is a zlib stream, preceded by its unpacked size (u64), of
- * state records: "VCPU", the devices (vmm/device_states.h), then "PAGE": a
- * u32 count and, per page, its u64 page number and 4096 bytes. */
+ * The state is compressed (replication/compression.h: LZ4 in chunks, after
+ * the unpacked size) state records: "VCPU", the devices
+ * (vmm/device_states.h), then "PAGE": a u32 count and, per page, its u64
+ * page number and 4096 bytes. */
 #ifndef FTVMM_CHECKPOINT_H
 #define FTVMM_CHECKPOINT_H
 

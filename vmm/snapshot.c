@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "../replication/compression.h"
 #include "device_states.h"
 #include "error_message.h"
 #include "exit_status.h"
@@ -18,20 +18,10 @@
 
 static int encode_ram(const struct machine *m, struct state_writer *w)
 {
-        uLongf packed = compressBound((uLong)m->ram_size);
-        uint8_t *buf = malloc(packed);
-        if (!buf)
-                return -ENOMEM;
-        /* Level 1: guest RAM is mostly zeros, and speed matters more. */
-        if (compress2(buf, &packed, m->ram, (uLong)m->ram_size, 1) != Z_OK) {
-                free(buf);
-                return -EIO;
-        }
-        state_writer__begin(w, "RAM ", 1);
+        state_writer__begin(w, "RAM ", 2);
         state_writer__u64(w, m->ram_size);
-        state_writer__bytes(w, buf, packed);
-        free(buf);
-        return state_writer__end(w);
+        int rc = compression__pack(m->ram, (size_t)m->ram_size, w);
+        return rc ? rc : state_writer__end(w);
 }
 
 int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
@@ -99,7 +89,7 @@ int snapshot__ram_size(const uint8_t *buf, size_t length, uint64_t *ram_size,
 
 static int decode_ram(struct state_reader *r, struct machine *m)
 {
-        if (state_reader__begin(r, "RAM ", 1))
+        if (state_reader__begin(r, "RAM ", 2))
                 return -1;
         uint64_t size = state_reader__u64(r);
         if (size != m->ram_size) {
@@ -107,12 +97,10 @@ static int decode_ram(struct state_reader *r, struct machine *m)
                                    (unsigned long long)size, (unsigned long long)m->ram_size);
                 return -1;
         }
-        size_t packed = r->payload_end - r->pos;
-        uLongf unpacked = (uLongf)m->ram_size;
-        if (uncompress(m->ram, &unpacked, r->buf + r->pos, (uLong)packed) != Z_OK ||
-            unpacked != m->ram_size) {
-                state_reader__fail(r, "RAM record does not decompress to %llu bytes",
-                                   (unsigned long long)m->ram_size);
+        char why[160];
+        size_t packed = state_reader__left(r);
+        if (compression__unpack(r->buf + r->pos, packed, m->ram, m->ram_size, why, sizeof(why))) {
+                state_reader__fail(r, "RAM record: %s", why);
                 return -1;
         }
         r->pos = r->payload_end;

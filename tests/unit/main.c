@@ -26,6 +26,7 @@ static const struct {
         { "output_commit", make_output_commit_suite },
         { "session", make_session_suite },
         { "log_layout", make_log_layout_suite },
+        { "compression", make_compression_suite },
         { "cpu_model", make_cpu_model_suite },
         { "machine_description", make_machine_description_suite },
 };

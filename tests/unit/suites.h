@@ -21,6 +21,7 @@ Suite *make_log_writer_suite(void);
 Suite *make_output_commit_suite(void);
 Suite *make_session_suite(void);
 Suite *make_log_layout_suite(void);
+Suite *make_compression_suite(void);
 Suite *make_cpu_model_suite(void);
 Suite *make_machine_description_suite(void);
 
