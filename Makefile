@@ -21,7 +21,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill-record clean
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record clean
 all: $(BUILD)/ftvmm guests
 
 $(BUILD)/obj/%.o: %.c
@@ -63,7 +63,10 @@ $(BUILD)/write-bad-images: tests/tools/write_bad_images.c tests/unit/elf_builder
 $(BUILD)/alter-log: tests/tools/alter_log.c
 	$(CC) $(CFLAGS) -o $@ $< -lz
 
-integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log
+$(BUILD)/channel-mangler: tests/tools/channel_mangler.c replication/state_record.c
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lz
+
+integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
@@ -130,6 +133,11 @@ check: deps
 
 bench: deps all
 	scripts/bench
+
+# Kills the primary of a replicated pair at 100 seeded random moments and
+# checks every transcript (`make check` runs 3 of them).
+drill: deps all
+	scripts/failover-drill --runs $${DRILL_RUNS:-100} $${DRILL_SEED:+--seed $$DRILL_SEED}
 
 # SIGKILLs a recorder at 20 seeded random moments and checks that what it
 # printed is a prefix of its log's replay (`make check` runs 4 of them).

@@ -176,6 +176,27 @@ int log_writer__wait_safe(struct log_writer *w, uint64_t seq)
         return rc;
 }
 
+int log_writer__wait_safe_for(struct log_writer *w, uint64_t seq, int timeout_ms)
+{
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t t = (uint64_t)until.tv_sec * 1000000000ull + (uint64_t)until.tv_nsec +
+                     (uint64_t)timeout_ms * 1000000ull;
+        until.tv_sec = (time_t)(t / 1000000000ull);
+        until.tv_nsec = (long)(t % 1000000000ull);
+        pthread_mutex_lock(&w->lock);
+        if (w->flush_wanted < seq) {
+                w->flush_wanted = seq;
+                pthread_cond_signal(&w->wake);
+        }
+        int rc = 0;
+        while (w->safe < seq && !w->error && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&w->progress, &w->lock, &until);
+        int result = w->safe >= seq ? 0 : w->error ? w->error : -ETIMEDOUT;
+        pthread_mutex_unlock(&w->lock);
+        return result;
+}
+
 void log_writer__set_safety(struct log_writer *w, enum log_safety safety)
 {
         pthread_mutex_lock(&w->lock);

@@ -79,6 +79,8 @@ void log_writer__flush(struct log_writer *w);
 /* Blocks until the log is safe up to seq, or the writer failed (returns
  * its error). */
 int log_writer__wait_safe(struct log_writer *w, uint64_t seq);
+/* The same for at most timeout_ms: -ETIMEDOUT if it is not safe by then. */
+int log_writer__wait_safe_for(struct log_writer *w, uint64_t seq, int timeout_ms);
 /* Changes what safe means from now on. To LOG_SAFE_WHEN_WRITTEN (a
  * primary alone, having won the arbiter): everything written is safe at
  * once. */

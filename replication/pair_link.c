@@ -158,7 +158,7 @@ static void *heartbeat_thread(void *arg)
                         break;
                 pthread_mutex_unlock(&l->lock);
                 uint64_t silence = silence_ns(l);
-                if (silence > l->failure_timeout_ns)
+                if (silence > l->failure_timeout_ns && __atomic_load_n(&l->armed, __ATOMIC_ACQUIRE))
                         pair_link__fail(l, "nothing from the peer for %llu ms",
                                         (unsigned long long)(silence / 1000000));
                 else if (l->cb.tick)
@@ -169,11 +169,18 @@ static void *heartbeat_thread(void *arg)
         return NULL;
 }
 
+void pair_link__arm(struct pair_link *l)
+{
+        __atomic_store_n(&l->last_heard_ns, now_ns(), __ATOMIC_RELEASE);
+        __atomic_store_n(&l->armed, true, __ATOMIC_RELEASE);
+}
+
 int pair_link__start(struct pair_link *l, int fd, uint64_t heartbeat_ns,
-                     uint64_t failure_timeout_ns, size_t max_record,
+                     uint64_t failure_timeout_ns, size_t max_record, bool armed,
                      const struct pair_link_callbacks *cb)
 {
         memset(l, 0, sizeof(*l));
+        l->armed = armed;
         l->fd = fd;
         l->heartbeat_ns = heartbeat_ns;
         l->failure_timeout_ns = failure_timeout_ns;

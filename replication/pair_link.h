@@ -39,15 +39,22 @@ struct pair_link {
         uint64_t bytes_sent, bytes_received;
         size_t max_record;
         bool lost, stopping, started;
+        bool armed;                 /* silence counts as failure */
         char why[256];
         pthread_t receiver, heartbeat;
         struct pair_link_callbacks cb;
 };
 
-/* Takes over fd (connected, HELO already exchanged). Returns 0 or -errno. */
+/* Takes over fd (connected, HELO already exchanged). armed: silence
+ * counts as failure from now on (else from pair_link__arm). Returns 0 or
+ * -errno. */
 int pair_link__start(struct pair_link *l, int fd, uint64_t heartbeat_ns,
-                     uint64_t failure_timeout_ns, size_t max_record,
+                     uint64_t failure_timeout_ns, size_t max_record, bool armed,
                      const struct pair_link_callbacks *cb);
+/* From now on, failure_timeout of silence means the peer is lost (a backup
+ * arms it once the primary's machine state has arrived: encoding it may
+ * keep the primary quiet for longer). */
+void pair_link__arm(struct pair_link *l);
 /* Sends whole records. Returns 0, or -EPIPE once the peer is lost. */
 int pair_link__send(struct pair_link *l, const uint8_t *bytes, size_t n);
 /* Declares the peer lost (if it was not already) for the reason given. */

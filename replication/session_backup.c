@@ -51,6 +51,8 @@ static void take_log_record(struct backup *b, const uint8_t *record, size_t leng
         int rc = log_reader__feed(&b->reader, record, length);
         enum log_read got = rc ? LOG_READ_CORRUPT : log_reader__next(&b->reader, &e);
         if (got == LOG_READ_RECORD && log_queue__push(&b->incoming, &e) == 0) {
+                if (!b->received_seq)
+                        pair_link__arm(&b->link);
                 b->received_seq = e.seq;
                 pthread_cond_broadcast(&b->arrived);
                 pthread_mutex_unlock(&b->lock);
@@ -327,7 +329,7 @@ int backup__connect(struct backup *b, int fd, const struct primary_options *opts
         struct pair_link_callbacks cb = { .record = on_record, .drained = on_drained, .tick = on_tick,
                                           .lost = primary_lost, .context = b };
         int rc = pair_link__start(&b->link, fd, opts->heartbeat_ns, opts->failure_timeout_ns,
-                                  MAX_RECORD_BYTES, &cb);
+                                  MAX_RECORD_BYTES, false, &cb);
         if (rc) {
                 snprintf(err, err_size, "starting the link: %s", strerror(-rc));
                 close(fd);
@@ -381,6 +383,8 @@ int backup__start(struct backup *b, struct machine *m, const struct machine_cont
         m->console.divert = shadow_output;
         m->console.divert_context = b;
         note_position(b);
+        __atomic_store_n(&b->executing, true, __ATOMIC_RELEASE);
+        event_log(ROLE, "executing the primary's log from position %llu", (unsigned long long)m->position);
         return 0;
 }
 

@@ -62,6 +62,7 @@ struct backup {
          * offsets [shadow_start, shadow_start + shadow.length). */
         struct state_writer shadow;
         uint64_t shadow_start;
+        bool executing;              /* backup__start has run */
         bool promoted_flag;
         uint64_t promoted_at_ns;
 };

@@ -281,7 +281,7 @@ static void join_backup(struct primary *p, int fd)
                                           .context = p };
         if (!rc)
                 rc = pair_link__start(&p->link, fd, p->opts.heartbeat_ns, p->opts.failure_timeout_ns,
-                                      4096, &cb);
+                                      4096, true, &cb);
         if (rc) {
                 event_log(ROLE, "a backup could not join: %s", strerror(-rc));
                 state_writer__release(&snapshot);
@@ -557,8 +557,11 @@ void primary__finish(struct primary *p)
 {
         /* The backup must hold the log's end (it ends its run there too)
          * before the last output leaves; a backup that is lost meanwhile
-         * leaves this replica alone or fenced, which also ends the wait. */
-        log_writer__wait_safe(&p->writer, p->rec.seq);
+         * leaves this replica alone (safe once written) or fenced (nothing
+         * more is safe, nothing more leaves). */
+        while (log_writer__wait_safe_for(&p->writer, p->rec.seq, 50) == -ETIMEDOUT &&
+               state_of(p) != PRIMARY_FENCED)
+                ;
         pthread_mutex_lock(&p->lock);
         p->closing = true;
         bool fenced = p->state == PRIMARY_FENCED;

@@ -105,6 +105,8 @@ static int follow_primary(struct replica *r, const struct run_options *opts, int
         if (fd < 0)
                 return EXIT_HOST_ERROR;
         int status = backup__connect(&r->backup, fd, &r->popts, &r->arbiter.arbiter, err, err_size);
+        if (!status)
+                status_server__serve_backup(&r->status, &r->backup);
         struct log_entry first;
         if (!status)
                 status = backup__first_record(&r->backup, timeout_ms, &first, err, err_size);
@@ -130,7 +132,6 @@ static int run_backup(struct replica *r, const struct run_options *opts, int con
                 fprintf(stderr, "ftvmm: %s\n", err);
                 return status;
         }
-        status_server__serve_backup(&r->status, &r->backup);
         status = run_loop(r, backup__session(&r->backup), opts);
         backup__finish(&r->backup);
         return status;

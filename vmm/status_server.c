@@ -52,14 +52,17 @@ static void from_backup(struct backup *b, struct status *st)
         }
         st->role = "backup";
         pthread_mutex_lock(&b->lock);
-        st->protection = b->primary_lost ? "taking over" : "following";
+        st->protection = b->primary_lost ? "taking over" :
+                         __atomic_load_n(&b->executing, __ATOMIC_ACQUIRE) ? "following" : "joining";
         st->generation = b->generation;
         st->acked_seq = b->acked_seq;
         st->output_released = b->release_mark;
         pthread_mutex_unlock(&b->lock);
         st->position = __atomic_load_n(&b->executed_position, __ATOMIC_RELAXED);
-        st->epochs = b->replay.base.counters.epochs;
-        st->checkpoints = b->replay.base.counters.checkpoints;
+        if (__atomic_load_n(&b->executing, __ATOMIC_ACQUIRE)) {
+                st->epochs = b->replay.base.counters.epochs;
+                st->checkpoints = b->replay.base.counters.checkpoints;
+        }
         st->log_bytes = __atomic_load_n(&b->link.bytes_received, __ATOMIC_RELAXED);
 }
 

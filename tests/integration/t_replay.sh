@@ -25,7 +25,7 @@ replay_case pio "count=500"
 # --max-stall ends the epoch in a checkpoint.
 replay_case cpu "rounds=10"
 # (a check of the replay just above, not a command of its own)
-case_name="cpu's replay applied checkpoint epochs" case_ok=1
+begin_case "cpu's replay applied checkpoint epochs"
 [[ ${checkpoints:-0} -gt 0 ]] || note "no checkpoint epochs in cpu's replay"
 end_case
 
