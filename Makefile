@@ -87,6 +87,9 @@ $(BUILD)/fuzz-pvh-loader: $(FUZZ_SRCS)
 $(BUILD)/fuzz-log-reader: tests/fuzz/fuzz_log_reader.c $(LIB_SRCS)
 	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
+$(BUILD)/fuzz-pair-stream: tests/fuzz/fuzz_pair_stream.c $(LIB_SRCS)
+	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
+
 $(BUILD)/fuzz-snapshot: tests/fuzz/fuzz_snapshot.c $(LIB_SRCS)
 	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
@@ -99,6 +102,9 @@ $(BUILD)/fuzz-pvh-loader-gcc: $(FUZZ_SRCS) tests/fuzz/mutation_driver.c
 $(BUILD)/fuzz-log-reader-gcc: tests/fuzz/fuzz_log_reader.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
+$(BUILD)/fuzz-pair-stream-gcc: tests/fuzz/fuzz_pair_stream.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
+
 $(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
@@ -106,17 +112,18 @@ $(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_drive
 $(BUILD)/write-fuzz-seeds: tests/fuzz/write_seeds.c $(BUILD)/libftvmm.a
 	$(CC) $(CFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
-$(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(SEED_DIR)/seed.snap: $(BUILD)/write-fuzz-seeds
+$(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(SEED_DIR)/seed.snap $(SEED_DIR)/seed.wire: $(BUILD)/write-fuzz-seeds
 	@mkdir -p $(SEED_DIR)
 	$(BUILD)/write-fuzz-seeds $(SEED_DIR)
 
-FUZZ_TARGETS = pvh-loader log-reader snapshot
+FUZZ_TARGETS = pvh-loader log-reader snapshot pair-stream
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log guests
-	@mkdir -p $(BUILD)/fuzz-corpus/pvh-loader $(BUILD)/fuzz-corpus/log-reader $(BUILD)/fuzz-corpus/snapshot
+	@mkdir -p $(FUZZ_TARGETS:%=$(BUILD)/fuzz-corpus/%)
 	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/pvh-loader/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(BUILD)/fuzz-corpus/log-reader/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.snap $(BUILD)/fuzz-corpus/snapshot/ 2>/dev/null || true
+	cp -n $(SEED_DIR)/seed.wire $(BUILD)/fuzz-corpus/pair-stream/ 2>/dev/null || true
 	for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/fuzz-$$t -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus/$$t || exit 1; \
 	done
@@ -125,6 +132,7 @@ fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log guests
 	$(BUILD)/fuzz-pvh-loader-gcc $${FUZZ_RUNS:-20000} $(FUZZ_SEEDS)
 	$(BUILD)/fuzz-log-reader-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log
 	$(BUILD)/fuzz-snapshot-gcc $${FUZZ_SNAPSHOT_RUNS:-3000} $(SEED_DIR)/seed.snap
+	$(BUILD)/fuzz-pair-stream-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.wire
 
 check: deps
 	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized

@@ -45,7 +45,10 @@ static bool directory_taken(struct arbiter *a, uint64_t generation)
         file_of(d, generation, path, sizeof(path));
         struct stat st;
         /* Unreachable storage counts as taken: a replica that cannot see
-         * the arbiter must not release output. */
+         * the arbiter (its directory gone, or stat failing for any reason
+         * but the file's absence) must not release output. */
+        if (stat(d->path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return true;
         return stat(path, &st) == 0 || errno != ENOENT;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../replication/log_format.h"
+#include "../../replication/pair_wire.h"
 #include "../../vmm/checkpoint.h"
 #include "../../vmm/machine_description.h"
 #include "../../vmm/snapshot.h"
@@ -56,6 +57,38 @@ static int write_log(const char *dir, const char *name, const struct log_entry *
         return rc;
 }
 
+/* What a backup receives: greetings, the machine state, log records and
+ * control messages between them. */
+static int write_wire(const char *dir, const struct state_writer *snap)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        struct pair_message hello = { .kind = PAIR_HELLO, .wire_version = PAIR_WIRE_VERSION,
+                                      .log_version = LOG_FORMAT_VERSION, .generation = 3 };
+        snprintf(hello.name, sizeof(hello.name), "seed:1");
+        struct log_entry entries[] = {
+                { .kind = LOG_MACHINE_STATE, .seq = 41, .position = 100,
+                  .state = { snap->buf, snap->length } },
+                { .kind = LOG_TIME, .seq = 42, .position = 100, .value = 1000 },
+                { .kind = LOG_EPOCH_END, .seq = 43, .position = 105, .digest = 7,
+                  .cause = EPOCH_INTERRUPT, .vector = 0x20 },
+                { .kind = LOG_TIME, .seq = 44, .position = 106, .value = 2000 },
+        };
+        int rc = pair_wire__encode(&hello, &w);
+        for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]) && !rc; i++) {
+                rc = log_entry__encode(&entries[i], &w);
+                struct pair_message control = i % 2 ?
+                        (struct pair_message){ .kind = PAIR_RELEASED, .released = 64 * i } :
+                        (struct pair_message){ .kind = PAIR_BEAT, .position = 100 + i };
+                if (!rc)
+                        rc = pair_wire__encode(&control, &w);
+        }
+        if (!rc)
+                rc = write_file(dir, "seed.wire", w.buf, w.length);
+        state_writer__release(&w);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         if (argc != 2) {
@@ -87,7 +120,8 @@ int main(int argc, char **argv)
         struct log_entry state = { .kind = LOG_MACHINE_STATE, .state = { snap.buf, snap.length } };
         if (write_log(argv[1], "seed.log", &boot, &c) ||
             write_log(argv[1], "seed-state.log", &state, &c) ||
-            write_file(argv[1], "seed.snap", snap.buf, snap.length))
+            write_file(argv[1], "seed.snap", snap.buf, snap.length) ||
+            write_wire(argv[1], &snap))
                 return 1;
         free(c.state);
         state_writer__release(&snap);

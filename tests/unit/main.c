@@ -29,6 +29,9 @@ static const struct {
         { "compression", make_compression_suite },
         { "cpu_model", make_cpu_model_suite },
         { "machine_description", make_machine_description_suite },
+        { "pair_wire", make_pair_wire_suite },
+        { "arbiter_directory", make_arbiter_directory_suite },
+        { "pair_link", make_pair_link_suite },
 };
 
 int main(int argc, char **argv)

@@ -24,5 +24,8 @@ Suite *make_log_layout_suite(void);
 Suite *make_compression_suite(void);
 Suite *make_cpu_model_suite(void);
 Suite *make_machine_description_suite(void);
+Suite *make_pair_wire_suite(void);
+Suite *make_arbiter_directory_suite(void);
+Suite *make_pair_link_suite(void);
 
 #endif
