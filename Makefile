@@ -6,7 +6,7 @@ CC          ?= gcc
 OPTFLAGS    ?= -O2
 WARNINGS    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS      := -std=gnu11 $(OPTFLAGS) -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP
-LDLIBS      := -lz -llz4 -lxxhash -lpthread
+LDLIBS      := -lz -llz4 -lxxhash -lsystemd -lpthread
 CHECK_FLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,7 +21,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record clean
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record man install uninstall verify-units clean
 all: $(BUILD)/ftvmm guests
 
 $(BUILD)/obj/%.o: %.c
@@ -136,7 +136,7 @@ fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log guests
 
 check: deps
 	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized
-	$(MAKE) unit sanitize fuzz-short
+	$(MAKE) unit sanitize fuzz-short verify-units
 	$(MAKE) integration
 
 bench: deps all
@@ -154,6 +154,49 @@ drill-record: deps all
 
 demo: deps all
 	scripts/demo
+
+# Installation: `make install PREFIX=/usr DESTDIR=/tmp/x`.
+PREFIX     ?= /usr/local
+BINDIR      = $(PREFIX)/bin
+DATADIR     = $(PREFIX)/share/ftvmm
+MANDIR      = $(PREFIX)/share/man/man1
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+UNITS       = ftvmm-primary@.service ftvmm-backup@.service
+SUBST       = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+# The man page is ftvmm's own --help, with every command's.
+$(BUILD)/ftvmm.1: $(BUILD)/ftvmm scripts/man-include
+	scripts/man-include $(BUILD)/ftvmm >$(BUILD)/ftvmm.h2m
+	help2man --no-info --name="a fault-tolerant virtual machine monitor" \
+		--include=$(BUILD)/ftvmm.h2m --output=$@ $(BUILD)/ftvmm
+
+man: $(BUILD)/ftvmm.1
+
+# The units and the example configuration name the installed paths.
+install: all man
+	install -D -m 755 $(BUILD)/ftvmm $(DESTDIR)$(BINDIR)/ftvmm
+	install -d $(DESTDIR)$(DATADIR)/guests
+	install -m 644 $(GUEST_IMAGES) $(DESTDIR)$(DATADIR)/guests/
+	install -D -m 644 $(BUILD)/ftvmm.1 $(DESTDIR)$(MANDIR)/ftvmm.1
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/ftvmm
+	for unit in $(UNITS); do \
+		$(SUBST) scripts/systemd/$$unit >$(DESTDIR)$(UNITDIR)/$$unit && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+	$(SUBST) scripts/systemd/example.conf >$(DESTDIR)$(SYSCONFDIR)/ftvmm/example.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ftvmm $(DESTDIR)$(MANDIR)/ftvmm.1
+	rm -f $(GUEST_IMAGES:$(BUILD)/guests/%=$(DESTDIR)$(DATADIR)/guests/%)
+	rmdir $(DESTDIR)$(DATADIR)/guests $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	rm -f $(DESTDIR)$(SYSCONFDIR)/ftvmm/example.conf
+	rmdir $(DESTDIR)$(SYSCONFDIR)/ftvmm 2>/dev/null || true
+
+# Both units, installed into a scratch root, pass systemd-analyze verify.
+verify-units: all man
+	scripts/verify-units
 
 clean:
 	rm -rf $(BUILD)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "service_notify.h"
+
 void event_log(const char *role, const char *fmt, ...)
 {
         char line[768];
@@ -16,4 +18,7 @@ void event_log(const char *role, const char *fmt, ...)
         /* One write, so that lines from several threads never interleave. */
         fprintf(stderr, "ftvmm %s: %s [t=%lld.%09ld]\n", role, line, (long long)now.tv_sec,
                 now.tv_nsec);
+        char status[800];
+        snprintf(status, sizeof(status), "%s: %s", role, line);
+        service_notify__status(status);
 }

@@ -1,7 +1,8 @@
 /* One line per event on stderr, which the journal keeps when ftvmm runs as
  * a service: "ftvmm ROLE: what happened [t=SECONDS.NANOSECONDS]", the time
  * from CLOCK_REALTIME so that lines from two hosts can be lined up (the
- * failover drill measures go-live times from them). */
+ * failover drill measures go-live times from them). Each is also the
+ * service's STATUS for systemd. */
 #ifndef FTVMM_EVENT_LOG_H
 #define FTVMM_EVENT_LOG_H
 

@@ -12,6 +12,7 @@
 #include "event_log.h"
 #include "log_format.h"
 #include "pair_wire.h"
+#include "service_notify.h"
 #include "tcp.h"
 
 #define ROLE "backup"
@@ -110,11 +111,23 @@ static void primary_lost(void *context, const char *why)
 
 /* The replayer's source: records the receiver checked, waiting for the
  * next one; none once the primary is lost and they are used up. */
+static void note_position(struct backup *b);
+
 static enum replay_source_state network_next(struct replay_source *src, struct log_entry *e)
 {
         struct backup *b = (struct backup *)((char *)src - offsetof(struct backup, source));
         free(b->current_blob);
         b->current_blob = NULL;
+        pthread_mutex_lock(&b->lock);
+        bool waiting = log_queue__empty(&b->incoming) && !b->primary_lost;
+        pthread_mutex_unlock(&b->lock);
+        if (waiting) {
+                /* All it has is executed (a checkpoint may have moved it
+                 * far): the primary must know, or --max-lag would hold the
+                 * guest for an epoch end that never comes. */
+                note_position(b);
+                acknowledge(b, true);
+        }
         pthread_mutex_lock(&b->lock);
         while (log_queue__empty(&b->incoming) && !b->primary_lost)
                 pthread_cond_wait(&b->arrived, &b->lock);
@@ -385,6 +398,7 @@ int backup__start(struct backup *b, struct machine *m, const struct machine_cont
         note_position(b);
         __atomic_store_n(&b->executing, true, __ATOMIC_RELEASE);
         event_log(ROLE, "executing the primary's log from position %llu", (unsigned long long)m->position);
+        service_notify__ready("backup: in sync with the primary");
         return 0;
 }
 

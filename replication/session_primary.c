@@ -13,6 +13,7 @@
 #include "event_log.h"
 #include "log_format.h"
 #include "pair_wire.h"
+#include "service_notify.h"
 #include "tcp.h"
 
 #define ROLE "primary"
@@ -66,6 +67,13 @@ static void backup_lost(void *context, const char *why)
         pthread_mutex_lock(&p->lock);
         if (p->state != PRIMARY_PROTECTED) {
                 pthread_mutex_unlock(&p->lock);
+                return;
+        }
+        if (p->end_seq && p->acked_seq >= p->end_seq) {
+                /* It holds the guest's end and has ended its run too. */
+                p->state = PRIMARY_ALONE;
+                pthread_mutex_unlock(&p->lock);
+                event_log(ROLE, "the backup finished with the guest");
                 return;
         }
         p->state = PRIMARY_DECIDING;
@@ -304,6 +312,7 @@ static void join_backup(struct primary *p, int fd)
         log_writer__flush(&p->writer);
         event_log(ROLE, "the backup joined at position %llu (%zu bytes of machine state); protected",
                   (unsigned long long)m->position, snapshot.length);
+        service_notify__ready("primary: protected");
         state_writer__release(&snapshot);
         released(p, output_commit__released(&p->output));
 }
@@ -325,13 +334,16 @@ static void join_waiting_backup(struct primary *p)
                 join_backup(p, fd);
 }
 
-/* How far behind the backup executes, in positions and in time. */
+/* How far behind the backup executes, in positions and in time, counting
+ * only what it can execute: it runs a whole epoch once it has the epoch's
+ * end, so a backup that reached the last epoch end sent is not behind,
+ * however long the primary's current epoch has run. */
 static void lag(struct primary *p, uint64_t *positions, uint64_t *ns)
 {
-        uint64_t position = p->rec.base.m->position, now = session__host_ns();
+        uint64_t executable = p->rec.epoch_start, now = session__host_ns();
         pthread_mutex_lock(&p->lock);
         uint64_t backup = p->backup_position;
-        *positions = position > backup ? position - backup : 0;
+        *positions = executable > backup ? executable - backup : 0;
         *ns = 0;
         /* The oldest moment the primary was already past the backup. */
         for (unsigned i = 0; i < PRIMARY_LAG_SAMPLES && *positions; i++) {
@@ -358,8 +370,21 @@ static void note_position(struct primary *p)
 
 /* Bounded lag (as VMware FT does): the guest waits while the backup is
  * more than --max-lag behind. */
+static void measure_lag(struct primary *p)
+{
+        if (state_of(p) != PRIMARY_PROTECTED)
+                return;
+        uint64_t positions, ns;
+        lag(p, &positions, &ns);
+        p->lag_measured++;
+        p->lag_total_ns += ns;
+        if (ns > p->lag_max_ns)
+                p->lag_max_ns = ns;
+}
+
 static void bound_lag(struct primary *p)
 {
+        measure_lag(p);
         if (!p->opts.max_lag_ns)
                 return;
         uint64_t start = session__host_ns(), positions, ns;
@@ -401,6 +426,11 @@ static void primary_at_deterministic_exit(struct session *s, bool halted, struct
         bound_lag(p);
         note_position(p);
         recorder__at_deterministic_exit(s, halted, a);
+        if (a->stop && a->outcome == RUN_GUEST_EXITED) {
+                pthread_mutex_lock(&p->lock);
+                p->end_seq = p->rec.seq;
+                pthread_mutex_unlock(&p->lock);
+        }
         stopping(p, a);
 }
 
@@ -575,6 +605,28 @@ void primary__finish(struct primary *p)
         if (p->joining_fd >= 0)
                 close(p->joining_fd);
         recorder__release(&p->rec);
+}
+
+void primary__print_stats(struct primary *p, const char *who)
+{
+        struct log_writer_stats w = log_writer__stats(&p->writer);
+        struct output_commit_stats o = output_commit__stats(&p->output);
+        pthread_mutex_lock(&p->lock);
+        fprintf(stderr,
+                "ftvmm: %s: generation %llu, %s; log %llu bytes in %llu writes, acknowledged to seq %llu; "
+                "output %llu bytes in %llu releases, commit latency mean %.2f ms max %.2f ms; "
+                "backup lag mean %.1f ms max %.1f ms (guest held %.1f ms by --max-lag); "
+                "backups joined %llu, lost %llu\n",
+                who, (unsigned long long)p->generation, primary__state_name(p->state),
+                (unsigned long long)w.bytes, (unsigned long long)w.writes,
+                (unsigned long long)p->acked_seq, (unsigned long long)o.released,
+                (unsigned long long)o.chunks_released,
+                o.chunks_released ? (double)o.latency_total_ns / 1e6 / (double)o.chunks_released : 0.0,
+                (double)o.latency_max_ns / 1e6,
+                p->lag_measured ? (double)p->lag_total_ns / 1e6 / (double)p->lag_measured : 0.0,
+                (double)p->lag_max_ns / 1e6, (double)p->lag_wait_ns / 1e6,
+                (unsigned long long)p->backups_joined, (unsigned long long)p->backups_lost);
+        pthread_mutex_unlock(&p->lock);
 }
 
 void primary__status(struct primary *p, struct primary_status *out)

@@ -61,6 +61,7 @@ struct primary {
         pthread_t listener;
         bool listener_started, closing;
         uint64_t acked_seq, backup_position;
+        uint64_t end_seq;            /* the log's END record, once appended */
         uint64_t released_sent;
         uint64_t backups_joined, backups_lost;
         char lost_why[256];
@@ -68,6 +69,7 @@ struct primary {
         struct { uint64_t position, ns; } lag_samples[PRIMARY_LAG_SAMPLES];
         unsigned lag_next;
         uint64_t lag_wait_ns;        /* how long --max-lag held the guest */
+        uint64_t lag_measured, lag_total_ns, lag_max_ns; /* while protected */
         /* A promoted backup says when its first output leaves: the end of
          * a failover as the outside world sees it. */
         bool announce_first_output;
@@ -106,6 +108,8 @@ struct primary_status {
         uint64_t backups_joined, backups_lost;
 };
 void primary__status(struct primary *p, struct primary_status *out);
+/* One line for --stats: log, acknowledgements, output commit, lag. */
+void primary__print_stats(struct primary *p, const char *who);
 const char *primary__state_name(enum primary_protection state);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "../replication/arbiter.h"
 #include "../replication/event_log.h"
+#include "../replication/service_notify.h"
 #include "../replication/session_backup.h"
 #include "../replication/tcp.h"
 #include "command.h"
@@ -91,9 +92,13 @@ static int run_primary(struct replica *r, const struct run_options *opts, int co
                 event_log("primary", "waiting for a backup on %s before starting the guest",
                           opts->listen_address);
                 primary__wait_for_backup(&r->primary, -1);
+        } else {
+                service_notify__ready("primary: running unprotected until a backup joins");
         }
         status = run_loop(r, &r->primary.rec.base, opts);
         primary__finish(&r->primary);
+        if (opts->stats)
+                primary__print_stats(&r->primary, "primary");
         return status;
 }
 
@@ -133,6 +138,11 @@ static int run_backup(struct replica *r, const struct run_options *opts, int con
                 return status;
         }
         status = run_loop(r, backup__session(&r->backup), opts);
+        if (opts->stats && r->backup.promoted_flag) {
+                primary__finish(&r->backup.promoted);
+                primary__print_stats(&r->backup.promoted, "promoted backup");
+                r->backup.promoted_flag = false; /* finished */
+        }
         backup__finish(&r->backup);
         return status;
 }

@@ -20,6 +20,7 @@ struct recording {
         struct recorder recorder;
         struct state_writer description;
         bool output_started, recorder_started;
+        struct output_commit_stats output_stats;
 };
 
 static void release_output(void *context, uint64_t safe)
@@ -124,8 +125,10 @@ static int finish_log(struct recording *rec, int status)
                         why);
                 status = EXIT_LOG_FAILED;
         }
-        if (rec->output_started)
+        if (rec->output_started) {
                 output_commit__close(&rec->output, complete);
+                rec->output_stats = rec->output.stats;
+        }
         log_file_sink__close(&rec->file);
         return status;
 }
@@ -143,6 +146,13 @@ static int run_recording(struct recording *rec, const struct run_options *opts)
                 command__print_stats(&rec->m, &rec->recorder.base, &result);
         int status = command__exit_code(opts, opts->image, &result);
         status = finish_log(rec, status);
+        if (opts->stats) {
+                struct output_commit_stats o = rec->output_stats;
+                fprintf(stderr, "ftvmm: output %llu bytes in %llu releases, commit latency mean %.2f ms max %.2f ms\n",
+                        (unsigned long long)o.released, (unsigned long long)o.chunks_released,
+                        o.chunks_released ? (double)o.latency_total_ns / 1e6 / (double)o.chunks_released : 0.0,
+                        (double)o.latency_max_ns / 1e6);
+        }
         const struct session_counters *c = &rec->recorder.base.counters;
         fprintf(stderr, "record: %llu epochs, %llu checkpoint epochs, %llu positions, log %s%s\n",
                 (unsigned long long)c->epochs, (unsigned long long)c->checkpoints,

@@ -82,6 +82,27 @@ cmp -s "$WORK/p.out" "$WORK/pair.ref" || diff <(normalise "$WORK/p.out") <(norma
 [[ ! -s $WORK/b.out ]] || note "the backup printed while the primary was alive"
 end_case
 
+# A guest computing without exits, with the backup held to 100 ms of lag:
+# the backup advances by whole (checkpoint) epochs, and the primary must
+# not hold the guest for an epoch end it has not sent yet (a deadlock once).
+begin_case "a CPU-bound guest with --max-lag 100 runs to its end under a pair"
+"$FTVMM" run --cmdline "rounds=20" "$G/cpu.elf" >"$WORK/cpu.ref"
+pair_port=$((pair_port + 1))
+arb=$WORK/arbiter-$pair_port
+mkdir -p "$arb"
+rm -f "$WORK"/p.* "$WORK"/b.*
+"$FTVMM" launch --role primary --listen "127.0.0.1:$pair_port" --arbiter "$arb" "${PAIR_TIMING[@]}" \
+        --max-lag 100 --stats --cmdline "rounds=20" "$G/cpu.elf" >"$WORK/p.out" 2>"$WORK/p.err" &
+primary=$!
+start_backup
+wait_exit "$primary"; p_status=$exit_status
+wait_exit "$backup"; b_status=$exit_status
+[[ $p_status -eq 0 && $b_status -eq 0 ]] || note "exit statuses: primary $p_status, backup $b_status"
+diff -q <(normalise "$WORK/p.out") <(normalise "$WORK/cpu.ref") >/dev/null || note "the primary's output differs from an unreplicated run"
+grep -q "backups joined 1, lost 0" "$WORK/p.err" || note "the backup was lost: $(grep -h 'lost' "$WORK/p.err" | head -1)"
+grep -Eo 'guest held [0-9.]+ ms by --max-lag' "$WORK/p.err" | sed 's/^/    /' || true
+end_case
+
 # Printed as it goes: the nested harness takes a silent VM for a frozen one.
 begin_case "the failover drill: 3 seeded runs, primary killed with SIGKILL"
 set +e
@@ -121,6 +142,33 @@ wait_exit "$primary"; p_status=$exit_status
 grep -q "won generation 2: running unprotected" "$WORK/p.err" || note "the primary does not say it runs unprotected"
 : >"$WORK/b.out" >"$WORK/b.err"
 expect_transcript
+end_case
+
+# A backup that dies and restarts joins the running primary again (with
+# its whole machine), and then protects it: the primary killed after the
+# rejoin is taken over by the new backup.
+begin_case "a restarted backup rejoins the running primary and takes over when it dies"
+PAIR_ARGS_SAVED=$PAIR_ARGS
+PAIR_ARGS="lines=60 period_ms=40"
+"$FTVMM" run --cmdline "$PAIR_ARGS" "$G/counter.elf" >"$WORK/pair-long.ref"
+start_primary
+start_backup
+wait_for "$WORK/p.out" "seq=5"
+kill -9 "$backup" 2>/dev/null || note "the backup was gone before it could be killed"
+wait "$backup" 2>/dev/null || true
+wait_for "$WORK/p.err" "running unprotected"
+start_backup
+wait_for "$WORK/p.err" "joined at position [1-9]"
+wait_for "$WORK/p.out" "seq=25"
+kill -9 "$primary" 2>/dev/null || note "the primary finished before it could be killed"
+wait "$primary" 2>/dev/null || true
+wait_exit "$backup"; b_status=$exit_status
+[[ $b_status -eq 0 ]] || note "the second backup exited $b_status"
+grep -q "promoted: primary of generation 3" "$WORK/b.err" || note "the second backup did not take over generation 3"
+verdict=$(scripts/transcript-check "$WORK/p.out" "$WORK/b.out" "$WORK/b.err" "$WORK/pair-long.ref") ||
+        note "transcript: $verdict"
+PAIR_ARGS=$PAIR_ARGS_SAVED
+show_events
 end_case
 
 # A partition between two network namespaces, the arbiter visible to both.
