@@ -17,6 +17,7 @@ static const struct {
         { "uart16550", make_uart16550_suite },
         { "debug_exit", make_debug_exit_suite },
         { "post_port", make_post_port_suite },
+        { "nmi_sc", make_nmi_sc_suite },
         { "pvh_loader", make_pvh_loader_suite },
         { "options", make_options_suite },
         { "snapshot", make_snapshot_suite },

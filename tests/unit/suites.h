@@ -12,6 +12,7 @@ Suite *make_cmos_rtc_suite(void);
 Suite *make_uart16550_suite(void);
 Suite *make_debug_exit_suite(void);
 Suite *make_post_port_suite(void);
+Suite *make_nmi_sc_suite(void);
 Suite *make_pvh_loader_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
