@@ -18,6 +18,7 @@ static const struct {
         { "debug_exit", make_debug_exit_suite },
         { "post_port", make_post_port_suite },
         { "nmi_sc", make_nmi_sc_suite },
+        { "pci_conf1", make_pci_conf1_suite },
         { "pvh_loader", make_pvh_loader_suite },
         { "options", make_options_suite },
         { "snapshot", make_snapshot_suite },

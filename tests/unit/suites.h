@@ -13,6 +13,7 @@ Suite *make_uart16550_suite(void);
 Suite *make_debug_exit_suite(void);
 Suite *make_post_port_suite(void);
 Suite *make_nmi_sc_suite(void);
+Suite *make_pci_conf1_suite(void);
 Suite *make_pvh_loader_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
