@@ -21,6 +21,7 @@ static const struct {
         { "pci_conf1", make_pci_conf1_suite },
         { "pvh_loader", make_pvh_loader_suite },
         { "host_kvm", make_host_kvm_suite },
+        { "machine", make_machine_suite },
         { "options", make_options_suite },
         { "snapshot", make_snapshot_suite },
         { "checkpoint", make_checkpoint_suite },

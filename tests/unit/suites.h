@@ -16,6 +16,7 @@ Suite *make_nmi_sc_suite(void);
 Suite *make_pci_conf1_suite(void);
 Suite *make_pvh_loader_suite(void);
 Suite *make_host_kvm_suite(void);
+Suite *make_machine_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
 Suite *make_replay_log_suite(void);
