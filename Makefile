@@ -6,7 +6,7 @@ CC          ?= gcc
 OPTFLAGS    ?= -O2
 WARNINGS    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS      := -std=gnu11 $(OPTFLAGS) -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP
-LDLIBS      := -lz -lpthread
+LDLIBS      := -lz -llz4 -lxxhash -lpthread
 CHECK_FLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SANITIZE    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,7 +21,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo clean
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill-record clean
 all: $(BUILD)/ftvmm guests
 
 $(BUILD)/obj/%.o: %.c
@@ -81,7 +81,7 @@ $(BUILD)/fuzz-pvh-loader: $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	$(LIBFUZZER) -o $@ $(LINK_INPUTS)
 
-$(BUILD)/fuzz-replay-log: tests/fuzz/fuzz_replay_log.c $(LIB_SRCS)
+$(BUILD)/fuzz-log-reader: tests/fuzz/fuzz_log_reader.c $(LIB_SRCS)
 	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
 $(BUILD)/fuzz-snapshot: tests/fuzz/fuzz_snapshot.c $(LIB_SRCS)
@@ -93,7 +93,7 @@ $(BUILD)/fuzz-pvh-loader-gcc: $(FUZZ_SRCS) tests/fuzz/mutation_driver.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS)
 
-$(BUILD)/fuzz-replay-log-gcc: tests/fuzz/fuzz_replay_log.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
+$(BUILD)/fuzz-log-reader-gcc: tests/fuzz/fuzz_log_reader.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
 $(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
@@ -103,16 +103,16 @@ $(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_drive
 $(BUILD)/write-fuzz-seeds: tests/fuzz/write_seeds.c $(BUILD)/libftvmm.a
 	$(CC) $(CFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
-$(SEED_DIR)/seed.log $(SEED_DIR)/seed.snap: $(BUILD)/write-fuzz-seeds
+$(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(SEED_DIR)/seed.snap: $(BUILD)/write-fuzz-seeds
 	@mkdir -p $(SEED_DIR)
 	$(BUILD)/write-fuzz-seeds $(SEED_DIR)
 
-FUZZ_TARGETS = pvh-loader replay-log snapshot
+FUZZ_TARGETS = pvh-loader log-reader snapshot
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log guests
-	@mkdir -p $(BUILD)/fuzz-corpus/pvh-loader $(BUILD)/fuzz-corpus/replay-log $(BUILD)/fuzz-corpus/snapshot
+	@mkdir -p $(BUILD)/fuzz-corpus/pvh-loader $(BUILD)/fuzz-corpus/log-reader $(BUILD)/fuzz-corpus/snapshot
 	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/pvh-loader/ 2>/dev/null || true
-	cp -n $(SEED_DIR)/seed.log $(BUILD)/fuzz-corpus/replay-log/ 2>/dev/null || true
+	cp -n $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(BUILD)/fuzz-corpus/log-reader/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.snap $(BUILD)/fuzz-corpus/snapshot/ 2>/dev/null || true
 	for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/fuzz-$$t -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus/$$t || exit 1; \
@@ -120,7 +120,7 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log guests
 
 fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log guests
 	$(BUILD)/fuzz-pvh-loader-gcc $${FUZZ_RUNS:-20000} $(FUZZ_SEEDS)
-	$(BUILD)/fuzz-replay-log-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.log
+	$(BUILD)/fuzz-log-reader-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log
 	$(BUILD)/fuzz-snapshot-gcc $${FUZZ_SNAPSHOT_RUNS:-3000} $(SEED_DIR)/seed.snap
 
 check: deps
@@ -130,6 +130,11 @@ check: deps
 
 bench: deps all
 	scripts/bench
+
+# SIGKILLs a recorder at 20 seeded random moments and checks that what it
+# printed is a prefix of its log's replay (`make check` runs 4 of them).
+drill-record: deps all
+	scripts/drill-record --runs $${DRILL_RUNS:-20} $${DRILL_SEED:+--seed $$DRILL_SEED}
 
 demo: deps all
 	scripts/demo

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 #include "../replication/environment.h"
 
 struct cmos_rtc {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 
 struct pic8259_chip {
         uint8_t irr, isr, imr;

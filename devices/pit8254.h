@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 #include "irq.h"
 #include "../replication/environment.h"
 

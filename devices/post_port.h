@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 
 struct post_port {
         uint8_t last_code; /* last value written, for diagnostics */

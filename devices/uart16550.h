@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 #include "irq.h"
 #include "output_sink.h"
 

@@ -14,6 +14,10 @@ struct environment {
         uint64_t (*monotonic_ns)(struct environment *env);
         /* Nanoseconds since the Unix epoch. Drives the RTC's time of day. */
         int64_t (*realtime_ns)(struct environment *env);
+        /* Returns once monotonic_ns would read at least deadline_ns: a
+         * live environment sleeps, a replayed one has nothing to wait for
+         * (the log says what time it became). */
+        void (*wait_until)(struct environment *env, uint64_t deadline_ns);
 };
 
 static inline uint64_t environment__monotonic_ns(struct environment *env)
@@ -26,7 +30,27 @@ static inline int64_t environment__realtime_ns(struct environment *env)
         return env->realtime_ns(env);
 }
 
+static inline void environment__wait_until(struct environment *env, uint64_t deadline_ns)
+{
+        env->wait_until(env, deadline_ns);
+}
+
 /* The host's clocks, unrecorded: for `ftvmm run`. */
 struct environment *environment__live(void);
+
+/* The host's clocks moved so that they continue from given values: what a
+ * promoted backup runs on, so that guest time never runs backward across a
+ * failover however the two hosts' clocks differ. */
+struct environment_continued {
+        struct environment env;
+        int64_t monotonic_offset_ns; /* added to the host's CLOCK_MONOTONIC */
+        int64_t realtime_offset_ns;  /* added to the host's CLOCK_REALTIME */
+};
+
+/* From now on the monotonic clock continues from last_monotonic_ns (the
+ * last value logged), the wall clock reads no less than last_realtime_ns,
+ * and both advance with the host's. */
+void environment_continued__init(struct environment_continued *c,
+                                 uint64_t last_monotonic_ns, int64_t last_realtime_ns);
 
 #endif

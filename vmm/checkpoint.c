@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "../replication/compression.h"
 #include "device_states.h"
 #include "error_message.h"
 #include "vcpu_state.h"
@@ -18,22 +18,10 @@ static size_t page_count(const struct machine *m)
         return (size_t)((m->ram_size + KVM_VM_PAGE_SIZE - 1) / KVM_VM_PAGE_SIZE);
 }
 
-static size_t bitmap_words(const struct machine *m)
-{
-        return (page_count(m) + 63) / 64;
-}
-
-int checkpoint__start_tracking(struct machine *m)
-{
-        return kvm_vm__start_dirty_log(&m->vm);
-}
-
 static int encode_pages(const struct machine *m, const uint64_t *dirty,
                         struct state_writer *w, uint32_t *pages)
 {
-        uint32_t count = 0;
-        for (size_t i = 0; i < bitmap_words(m); i++)
-                count += (uint32_t)__builtin_popcountll(dirty[i]);
+        uint32_t count = (uint32_t)dirty_pages__count(dirty, m->dirty.words);
         state_writer__begin(w, "PAGE", 1);
         state_writer__u32(w, count);
         for (size_t page = 0; page < page_count(m); page++) {
@@ -46,48 +34,36 @@ static int encode_pages(const struct machine *m, const uint64_t *dirty,
         return state_writer__end(w);
 }
 
-static int compress_state(const struct state_writer *raw, uint8_t **state, size_t *length)
-{
-        uLongf packed = compressBound((uLong)raw->length);
-        uint8_t *out = malloc(8 + packed);
-        if (!out)
-                return -ENOMEM;
-        uint64_t unpacked = raw->length;
-        memcpy(out, &unpacked, 8);
-        /* Level 1: a checkpoint stalls the guest, and dirty pages of a
-         * running guest compress well enough at the fastest level. */
-        if (compress2(out + 8, &packed, raw->buf, (uLong)raw->length, 1) != Z_OK) {
-                free(out);
-                return -EIO;
-        }
-        *state = out;
-        *length = 8 + packed;
-        return 0;
-}
-
 int checkpoint__encode_state(const struct machine *m, const struct vcpu_state *vcpu,
-                             const uint64_t *dirty, uint8_t **state, size_t *length,
-                             uint32_t *pages)
+                             const uint64_t *dirty, struct checkpoint_capture *c)
 {
         struct state_writer raw;
         state_writer__init(&raw);
         int rc = vcpu_state__save(vcpu, &raw);
         if (!rc) rc = device_states__save(m, &raw);
-        if (!rc) rc = encode_pages(m, dirty, &raw, pages);
-        if (!rc) rc = compress_state(&raw, state, length);
+        if (!rc) rc = encode_pages(m, dirty, &raw, &c->pages);
+        struct state_writer packed;
+        state_writer__init(&packed);
+        if (!rc) rc = compression__pack(raw.buf, raw.length, &packed);
         state_writer__release(&raw);
-        return rc;
+        if (rc) {
+                state_writer__release(&packed);
+                return rc;
+        }
+        c->state = packed.buf;
+        c->length = packed.length;
+        return 0;
 }
 
-int checkpoint__encode(struct machine *m, uint8_t **state, size_t *length, uint32_t *pages)
+int checkpoint__capture(struct machine *m, struct checkpoint_capture *c)
 {
         struct vcpu_state *vcpu = malloc(sizeof(*vcpu));
-        uint64_t *dirty = calloc(bitmap_words(m), sizeof(uint64_t));
-        int rc = vcpu && dirty ? 0 : -ENOMEM;
+        int rc = vcpu ? 0 : -ENOMEM;
         if (!rc) rc = vcpu_state__get(&m->vm, vcpu);
-        if (!rc) rc = kvm_vm__take_dirty_log(&m->vm, dirty);
-        if (!rc) rc = checkpoint__encode_state(m, vcpu, dirty, state, length, pages);
-        free(dirty);
+        if (!rc) rc = dirty_pages__collect(m);
+        if (!rc) rc = checkpoint__encode_state(m, vcpu, m->dirty.for_checkpoint, c);
+        if (!rc)
+                memset(m->dirty.for_checkpoint, 0, m->dirty.words * sizeof(uint64_t));
         free(vcpu);
         return rc;
 }
@@ -110,6 +86,7 @@ static int decode_pages(struct machine *m, struct state_reader *r)
                         return -1;
                 }
                 state_reader__bytes(r, m->ram + page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
+                dirty_pages__mark(&m->dirty, page * KVM_VM_PAGE_SIZE, KVM_VM_PAGE_SIZE);
         }
         return state_reader__end(r);
 }
@@ -118,27 +95,25 @@ static uint8_t *uncompress_state(const struct machine *m, const uint8_t *state, 
                                  size_t *unpacked_length, char *err, size_t err_size)
 {
         uint64_t unpacked;
-        if (length < 8) {
-                error_message(err, err_size, "checkpoint state of %zu bytes has no size", length);
+        char why[200];
+        if (compression__unpacked_size(state, length, &unpacked, why, sizeof(why))) {
+                error_message(err, err_size, "checkpoint: %s", why);
                 return NULL;
         }
-        memcpy(&unpacked, state, 8);
         if (unpacked > MAX_UNPACKED(m)) {
                 error_message(err, err_size, "checkpoint claims %llu bytes of state for %llu bytes of RAM",
                               (unsigned long long)unpacked, (unsigned long long)m->ram_size);
                 return NULL;
         }
         uint8_t *raw = malloc(unpacked ? unpacked : 1);
-        uLongf got = (uLongf)unpacked;
         if (!raw) {
                 error_message(err, err_size, "out of memory for a checkpoint of %llu bytes",
                               (unsigned long long)unpacked);
                 return NULL;
         }
-        if (uncompress(raw, &got, state + 8, (uLong)(length - 8)) != Z_OK || got != unpacked) {
+        if (compression__unpack(state, length, raw, unpacked, why, sizeof(why))) {
                 free(raw);
-                error_message(err, err_size, "checkpoint state does not decompress to %llu bytes",
-                              (unsigned long long)unpacked);
+                error_message(err, err_size, "checkpoint: %s", why);
                 return NULL;
         }
         *unpacked_length = (size_t)unpacked;

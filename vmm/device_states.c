@@ -1,5 +1,7 @@
 #include "device_states.h"
 
+#include <zlib.h>
+
 int device_states__save(const struct machine *m, struct state_writer *w)
 {
         int rc = pic8259__save(&m->pic, w);
@@ -20,4 +22,33 @@ int device_states__load(struct machine *m, struct state_reader *r)
         if (!rc) rc = debug_exit__load(&m->debug_exit, r);
         if (!rc) rc = post_port__load(&m->post, r);
         return rc ? -1 : 0;
+}
+
+uint32_t device_states__crc(const struct machine *m, uint32_t crc)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        if (device_states__save(m, &w) == 0)
+                crc = (uint32_t)crc32_z(crc, w.buf, w.length);
+        state_writer__release(&w);
+        return crc;
+}
+
+size_t device_states__formats(const struct machine *m, struct state_record_header *out,
+                              size_t max)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        size_t n = 0;
+        if (device_states__save(m, &w) == 0) {
+                char why[64];
+                for (size_t at = 0; at < w.length && n < max; n++) {
+                        if (state_record__check(w.buf + at, w.length - at, &out[n], why,
+                                                sizeof(why)) != STATE_RECORD_COMPLETE)
+                                break;
+                        at += STATE_RECORD_OVERHEAD + out[n].payload_length;
+                }
+        }
+        state_writer__release(&w);
+        return n;
 }

@@ -3,7 +3,7 @@
 #ifndef FTVMM_DEVICE_STATES_H
 #define FTVMM_DEVICE_STATES_H
 
-#include "../devices/device_state.h"
+#include "../replication/state_record.h"
 #include "machine.h"
 
 /* Returns 0 or -errno. */
@@ -12,5 +12,13 @@ int device_states__save(const struct machine *m, struct state_writer *w);
  * device whose record is rejected keeps its state; the others before it
  * have already been loaded. */
 int device_states__load(struct machine *m, struct state_reader *r);
+
+/* Continues crc (zlib's crc32) over every device's saved state. */
+uint32_t device_states__crc(const struct machine *m, uint32_t crc);
+/* The format of every device's state, (tag, version) in save order: what
+ * a log's description carries so that a replay refuses device models it
+ * does not share. Returns the number written, at most max. */
+size_t device_states__formats(const struct machine *m, struct state_record_header *out,
+                              size_t max);
 
 #endif

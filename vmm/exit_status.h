@@ -12,8 +12,12 @@ enum ftvmm_exit_status {
         EXIT_KVM_UNAVAILABLE = 69, /* /dev/kvm missing or lacking a capability */
         EXIT_GUEST_CRASHED = 70, /* triple fault, emulation failure, unknown port */
         EXIT_HOST_ERROR = 71,    /* a host system call failed */
+        EXIT_LOG_FAILED = 73,    /* record: the log could not be written */
         EXIT_LOG_CUT_SHORT = 74, /* replay: the log ends inside the run */
         EXIT_DIVERGED = 76,      /* replay: the run differs from the log */
+        EXIT_REFUSED = 78,       /* the log needs another ftvmm version, device
+                                  * format or CPU model than this build and
+                                  * host can offer */
         EXIT_TIMEOUT = 124,      /* --timeout expired, as timeout(1) reports it */
 };
 

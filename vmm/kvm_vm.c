@@ -110,35 +110,35 @@ int kvm_vm__take_dirty_log(struct kvm_vm *vm, uint64_t *bitmap)
         return 0;
 }
 
-static int set_supported_cpuid(struct kvm_vm *vm, char *err, size_t err_size)
+static int set_cpu_model(struct kvm_vm *vm, const struct cpu_model *wanted,
+                         char *err, size_t err_size)
 {
-        for (unsigned entries = 64; entries <= 4096; entries *= 2) {
-                size_t bytes = sizeof(struct kvm_cpuid2) +
-                               entries * sizeof(struct kvm_cpuid_entry2);
-                struct kvm_cpuid2 *cpuid = calloc(1, bytes);
-                if (!cpuid)
-                        return fail(err, err_size, EXIT_HOST_ERROR, "out of memory");
-                cpuid->nent = entries;
-                if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-                        int e = errno;
-                        free(cpuid);
-                        if (e == E2BIG)
-                                continue;
-                        return fail(err, err_size, EXIT_KVM_UNAVAILABLE,
-                                    "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-                }
-                int rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid);
-                int e = errno;
-                free(cpuid);
-                if (rc < 0)
-                        return fail(err, err_size, EXIT_KVM_UNAVAILABLE, "KVM_SET_CPUID2: %s",
-                                    strerror(e));
-                return 0;
-        }
-        return fail(err, err_size, EXIT_KVM_UNAVAILABLE, "KVM_GET_SUPPORTED_CPUID: too many entries");
+        struct cpuid_table host;
+        int rc = cpuid_table__read_host(vm->kvm_fd, &host);
+        if (rc)
+                return fail(err, err_size, EXIT_KVM_UNAVAILABLE, "KVM_GET_SUPPORTED_CPUID: %s",
+                            strerror(-rc));
+        char why[256];
+        int refused = 0;
+        if (!wanted)
+                cpu_model__build(&host, &vm->cpu);
+        else if (!(refused = cpu_model__check(&host, wanted, why, sizeof(why))))
+                vm->cpu = *wanted;
+        free(host.entries);
+        if (refused)
+                return fail(err, err_size, EXIT_REFUSED, "%s", why);
+        struct {
+                struct kvm_cpuid2 header;
+                struct kvm_cpuid_entry2 entries[CPU_MODEL_MAX_ENTRIES];
+        } cpuid = { .header.nent = vm->cpu.count };
+        memcpy(cpuid.entries, vm->cpu.entries, sizeof(cpuid.entries[0]) * vm->cpu.count);
+        if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &cpuid) < 0)
+                return fail(err, err_size, EXIT_KVM_UNAVAILABLE, "KVM_SET_CPUID2: %s",
+                            strerror(errno));
+        return 0;
 }
 
-static int create_vcpu(struct kvm_vm *vm, char *err, size_t err_size)
+static int create_vcpu(struct kvm_vm *vm, const struct cpu_model *cpu, char *err, size_t err_size)
 {
         vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
         if (vm->vcpu_fd < 0)
@@ -154,11 +154,11 @@ static int create_vcpu(struct kvm_vm *vm, char *err, size_t err_size)
         }
         vm->run_size = (size_t)size;
         vm->run->kvm_valid_regs = KVM_VM_SYNC_REGS;
-        return set_supported_cpuid(vm, err, err_size);
+        return set_cpu_model(vm, cpu, err, err_size);
 }
 
 int kvm_vm__create(struct kvm_vm *vm, uint8_t *ram, uint64_t ram_size,
-                   char *err, size_t err_size)
+                   const struct cpu_model *cpu, char *err, size_t err_size)
 {
         *vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1,
                                .ram = ram, .ram_size = ram_size };
@@ -176,7 +176,7 @@ int kvm_vm__create(struct kvm_vm *vm, uint8_t *ram, uint64_t ram_size,
                 return fail(err, err_size, EXIT_KVM_UNAVAILABLE, "KVM_SET_TSS_ADDR: %s", strerror(errno));
         status = register_memory(vm, err, err_size);
         if (!status)
-                status = create_vcpu(vm, err, err_size);
+                status = create_vcpu(vm, cpu, err, err_size);
         return status;
 }
 

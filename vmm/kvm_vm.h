@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_model.h"
+
 /* Registers KVM copies into kvm_run on every exit, so that the exit path
  * never pays ~8 us per KVM_GET_* ioctl (PLATFORM.md). */
 #define KVM_VM_SYNC_REGS (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
@@ -19,14 +21,17 @@ struct kvm_vm {
         size_t run_size;
         uint8_t *ram;       /* owned by the caller */
         uint64_t ram_size;
+        struct cpu_model cpu; /* what the guest sees */
 };
 
 /* Opens /dev/kvm (or $FTVMM_KVM_DEVICE), checks the capabilities ftvmm
  * relies on, creates the VM with ram as its memory at guest-physical 0, and
- * its vCPU. Returns 0, or an exit_status code with a one-line message in err
- * saying what is missing and how to fix it. */
+ * its vCPU with CPU model `cpu` (a logged one, which this host must be able
+ * to present) or, if NULL, ftvmm's model for this host. Returns 0, or an
+ * exit_status code with a one-line message in err saying what is missing
+ * and how to fix it. */
 int kvm_vm__create(struct kvm_vm *vm, uint8_t *ram, uint64_t ram_size,
-                   char *err, size_t err_size);
+                   const struct cpu_model *cpu, char *err, size_t err_size);
 void kvm_vm__destroy(struct kvm_vm *vm);
 
 /* The PVH entry state: 32-bit protected mode, paging off, flat segments,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "device_states.h"
 #include "exit_status.h"
 #include "pvh_loader.h"
 #include "vcpu_state.h"
 
-static void console_write(void *context, const uint8_t *bytes, size_t count)
+static void console_emit(struct console_output *out, const uint8_t *bytes, size_t count)
 {
-        struct console_output *out = context;
-        if (out->tap)
-                out->tap(out->tap_context, bytes, count);
         while (count && !out->failed) {
                 ssize_t n = write(out->fd, bytes, count);
                 if (n < 0 && errno == EINTR)
@@ -32,6 +33,16 @@ static void console_write(void *context, const uint8_t *bytes, size_t count)
                 bytes += n;
                 count -= (size_t)n;
         }
+}
+
+static void console_write(void *context, const uint8_t *bytes, size_t count)
+{
+        struct console_output *out = context;
+        out->produced += count;
+        if (out->divert)
+                out->divert(out->divert_context, bytes, count);
+        else
+                console_emit(out, bytes, count);
 }
 
 static int register_devices(struct machine *m)
@@ -91,21 +102,27 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
                 return EXIT_HOST_ERROR;
         }
         m->ram_size = ram_size;
+        if (dirty_pages__init(&m->dirty, ram_size)) {
+                snprintf(err, err_size, "out of memory for the dirty-page bitmaps");
+                return EXIT_HOST_ERROR;
+        }
         return 0;
 }
 
 void machine__destroy(struct machine *m)
 {
         kvm_vm__destroy(&m->vm);
+        dirty_pages__release(&m->dirty);
+        memory_hash__release(&m->memory_hash);
         if (m->ram)
                 munmap(m->ram, m->ram_size);
         m->ram = NULL;
 }
 
 int machine__start(struct machine *m, const struct vcpu_state *restore,
-                   char *err, size_t err_size)
+                   const struct cpu_model *cpu, char *err, size_t err_size)
 {
-        int status = kvm_vm__create(&m->vm, m->ram, m->ram_size, err, err_size);
+        int status = kvm_vm__create(&m->vm, m->ram, m->ram_size, cpu, err, err_size);
         if (status)
                 return status;
         if (restore) {
@@ -183,6 +200,8 @@ int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t
         }
         m->entry = loaded.entry;
         m->start_info = (uint32_t)start_info;
+        dirty_pages__mark(&m->dirty, loaded.load_low, loaded.load_high - loaded.load_low);
+        dirty_pages__mark(&m->dirty, PVH_BOOT_INFO_BASE, PVH_BOOT_INFO_SIZE);
         return 0;
 }
 
@@ -198,7 +217,35 @@ int machine__load_image(struct machine *m, const char *path, const char *cmdline
         return status;
 }
 
-void machine__console_write(struct machine *m, const uint8_t *bytes, size_t count)
+void machine__console_output(struct machine *m, const uint8_t *bytes, size_t count)
 {
         console_write(&m->console, bytes, count);
+}
+
+void machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count)
+{
+        console_emit(&m->console, bytes, count);
+}
+
+void machine__set_environment(struct machine *m, struct environment *env)
+{
+        m->env = env;
+        m->pit.env = env;
+        m->rtc.env = env;
+}
+
+uint32_t machine__state_digest(const struct machine *m)
+{
+        const struct kvm_sync_regs *s = &m->vm.run->s.regs;
+        uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)&s->regs, sizeof(s->regs));
+        const uint64_t more[] = { s->sregs.cr0, s->sregs.cr3, s->sregs.cr4, s->sregs.efer,
+                                  m->position };
+        crc = (uint32_t)crc32(crc, (const Bytef *)more, sizeof(more));
+        return device_states__crc(m, crc);
+}
+
+void machine__kick(struct machine *m)
+{
+        if (m->kick_signal)
+                pthread_kill(m->vcpu_thread, m->kick_signal);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "../devices/cmos_rtc.h"
@@ -17,7 +18,9 @@
 #include "../devices/post_port.h"
 #include "../devices/uart16550.h"
 #include "../replication/environment.h"
+#include "dirty_pages.h"
 #include "kvm_vm.h"
+#include "memory_hash.h"
 
 #define MACHINE_COM1_BASE 0x3f8
 #define MACHINE_COM1_IRQ 4
@@ -27,9 +30,13 @@ struct console_output {
         int fd;
         const char *path;   /* for error messages */
         bool failed;        /* reported once, then output is dropped */
-        /* Sees every byte too: the recorder keeps an epoch's output. */
-        void (*tap)(void *context, const uint8_t *bytes, size_t count);
-        void *tap_context;
+        uint64_t produced;  /* bytes the guest has written since boot: its
+                             * offset in the transcript */
+        /* Where the guest's bytes go instead of fd, when a session must
+         * hold them until the log that reproduces them is safe (it emits
+         * them later with machine__console_emit). */
+        void (*divert)(void *context, const uint8_t *bytes, size_t count);
+        void *divert_context;
 };
 
 struct machine {
@@ -52,6 +59,12 @@ struct machine {
         struct nmi_sc nmi_sc;
         struct pci_conf1 pci_conf1;
         struct console_output console;
+        struct dirty_pages dirty;
+        struct memory_hash memory_hash;
+        /* The thread that runs the vCPU, and the signal that kicks it out
+         * of KVM_RUN (vcpu_loop sets them). */
+        pthread_t vcpu_thread;
+        int kick_signal;
 };
 
 /* A machine that machine__destroy may be called on before it was created. */
@@ -75,13 +88,26 @@ int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t
 int machine__read_image(const char *path, uint8_t **data, size_t *size,
                         char *err, size_t err_size);
 struct vcpu_state;
-/* Creates the KVM VM over the RAM and puts the vCPU at the PVH entry, or,
- * given a saved vCPU state, continues from it. */
+/* Creates the KVM VM over the RAM, with CPU model cpu (NULL: ftvmm's model
+ * for this host), and puts the vCPU at the PVH entry, or, given a saved
+ * vCPU state, continues from it. */
 int machine__start(struct machine *m, const struct vcpu_state *restore,
-                   char *err, size_t err_size);
+                   const struct cpu_model *cpu, char *err, size_t err_size);
 void machine__destroy(struct machine *m);
-/* Console output that did not come from the UART: a replayed checkpoint
- * epoch's. */
-void machine__console_write(struct machine *m, const uint8_t *bytes, size_t count);
+/* Console output from elsewhere than the UART (a replayed checkpoint
+ * epoch's), through the diversion if there is one. */
+void machine__console_output(struct machine *m, const uint8_t *bytes, size_t count);
+/* Writes bytes to the console itself, bypassing any diversion: output a
+ * session has released, or a replayed checkpoint epoch's. */
+void machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count);
+/* Points the machine and its devices at another environment. */
+void machine__set_environment(struct machine *m, struct environment *env);
+/* From any thread: makes the vCPU leave KVM_RUN (or not enter it) soon. */
+void machine__kick(struct machine *m);
+/* A digest of where the guest is: the registers KVM synced into kvm_run,
+ * the control registers that say which address space and mode it runs in,
+ * the position, and every device's state. Equal on two replicas at the
+ * same point of the same run. */
+uint32_t machine__state_digest(const struct machine *m);
 
 #endif

@@ -46,7 +46,8 @@ const char options__record_help[] =
 "Usage: ftvmm record [OPTION]... --log FILE IMAGE\n"
 "Run IMAGE as 'ftvmm run' does, delivering interrupts only at deterministic\n"
 "exits, and write every value it takes from the host (clock reads) and every\n"
-"epoch end (with a digest of the guest's registers) to FILE. An epoch ends at\n"
+"epoch end (with a digest of the guest's registers and devices) to FILE.\n"
+"No console byte leaves before the log that reproduces it (see --sync). An epoch ends at\n"
 "the first deterministic exit where an interrupt is delivered or the epoch\n"
 "timer has expired; when an interrupt has waited longer than --max-stall for\n"
 "one, the guest is stopped where it is and the epoch ends in a checkpoint\n"
@@ -57,9 +58,21 @@ const char options__record_help[] =
 "                           deterministic exit before a checkpoint epoch\n"
 "                           (default 20 ms)\n"
 "      --epoch MS           the epoch timer (default 10 ms)\n"
+"      --sync=MODE          when console output may leave: 'write' (default)\n"
+"                           once the log records that reproduce it have been\n"
+"                           written to the kernel, so that a crash of ftvmm\n"
+"                           loses none of them; 'fsync' once they are on disk\n"
+"                           (fdatasync, one for all output waiting), so that\n"
+"                           a crash of the machine loses none either\n"
+"      --verify-every N     log a hash of guest memory every N epochs, which\n"
+"                           a replay compares (default 16; 0: only at\n"
+"                           checkpoints, which always carry one)\n"
 "  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status and\n"
 "  --stats as for 'ftvmm run'\n"
-"  -h, --help               show this help and exit\n";
+"  -h, --help               show this help and exit\n"
+"\n"
+"Exit status: as for 'ftvmm run', and 73 when the log could not be written\n"
+"(the guest is stopped at once, and no output the log does not hold leaves).\n";
 
 const char options__replay_help[] =
 "Usage: ftvmm replay [OPTION]... LOG\n"
@@ -78,7 +91,14 @@ const char options__replay_help[] =
 "      --console FILE       write the guest's serial output to FILE\n"
 "  -t, --timeout SECONDS    stop after SECONDS of wall-clock time (exit 124)\n"
 "      --stats              print the exits and interrupts counted\n"
-"  -h, --help               show this help and exit\n";
+"  -h, --help               show this help and exit\n"
+"\n"
+"Exit status: the guest's status (0-63) when the replay is identical,\n"
+"65 the log is damaged (the message names the byte and the record),\n"
+"66 LOG cannot be opened, 74 the log ends before the guest stopped (cut\n"
+"short), 76 the run diverged from the log, 78 the log needs another ftvmm\n"
+"version, device format or CPU model than this build and host offer,\n"
+"124 timeout.\n";
 
 int options__parse_size(const char *text, uint64_t *bytes)
 {
@@ -185,6 +205,27 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'P':
                 opts->record_tuning_given = true;
                 return parse_milliseconds("--epoch", arg, &opts->epoch_ms, err, err_size);
+        case 'Y':
+                opts->record_tuning_given = true;
+                if (strcmp(arg, "write") == 0)
+                        opts->sync = LOG_SYNC_WRITE;
+                else if (strcmp(arg, "fsync") == 0)
+                        opts->sync = LOG_SYNC_FSYNC;
+                else
+                        return error_message(err, err_size,
+                                    "--sync '%s': expected 'write' or 'fsync'", arg);
+                return 0;
+        case 'V': {
+                char *end;
+                errno = 0;
+                unsigned long n = strtoul(arg, &end, 10);
+                opts->record_tuning_given = true;
+                if (errno || end == arg || *end || arg[0] == '-' || n > 1000000)
+                        return error_message(err, err_size,
+                                    "--verify-every '%s': expected a number of epochs from 0 to 1000000", arg);
+                opts->verify_every = (uint32_t)n;
+                return 0;
+        }
         case 'l':
                 opts->log_path = arg;
                 return 0;
@@ -240,6 +281,8 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "restore", required_argument, NULL, 'R' },
                 { "max-stall", required_argument, NULL, 'X' },
                 { "epoch", required_argument, NULL, 'P' },
+                { "sync", required_argument, NULL, 'Y' },
+                { "verify-every", required_argument, NULL, 'V' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -249,6 +292,8 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 .exit_status = EXIT_STATUS_GUEST,
                 .max_stall_ms = OPTIONS_DEFAULT_MAX_STALL_MS,
                 .epoch_ms = OPTIONS_DEFAULT_EPOCH_MS,
+                .sync = LOG_SYNC_WRITE,
+                .verify_every = OPTIONS_DEFAULT_VERIFY_EVERY,
         };
         err[0] = '\0';
         optind = 1;

@@ -13,6 +13,12 @@
 #define OPTIONS_MAX_CMDLINE 4095
 #define OPTIONS_DEFAULT_MAX_STALL_MS 20.0
 #define OPTIONS_DEFAULT_EPOCH_MS 10.0
+#define OPTIONS_DEFAULT_VERIFY_EVERY 16
+
+enum log_sync_option {
+        LOG_SYNC_WRITE, /* output waits until the log is handed to the kernel */
+        LOG_SYNC_FSYNC, /* ... and is on disk (fdatasync) */
+};
 
 enum exit_status_convention {
         EXIT_STATUS_GUEST, /* ftvmm exits with the status the guest wrote */
@@ -34,7 +40,9 @@ struct run_options {
         const char *log_path;     /* ftvmm record: where the log goes */
         double max_stall_ms;      /* ftvmm record: see --max-stall */
         double epoch_ms;          /* ftvmm record: see --epoch */
-        bool record_tuning_given; /* --max-stall or --epoch was given */
+        enum log_sync_option sync;/* ftvmm record: see --sync */
+        uint32_t verify_every;    /* ftvmm record: see --verify-every */
+        bool record_tuning_given; /* --max-stall, --epoch, --sync or --verify-every */
         bool help;
 };
 

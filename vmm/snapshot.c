@@ -7,30 +7,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "../replication/compression.h"
 #include "device_states.h"
 #include "error_message.h"
 #include "exit_status.h"
+#include "machine_description.h"
 
 #define HEADER_SIZE 12
 
 static int encode_ram(const struct machine *m, struct state_writer *w)
 {
-        uLongf packed = compressBound((uLong)m->ram_size);
-        uint8_t *buf = malloc(packed);
-        if (!buf)
-                return -ENOMEM;
-        /* Level 1: guest RAM is mostly zeros, and speed matters more. */
-        if (compress2(buf, &packed, m->ram, (uLong)m->ram_size, 1) != Z_OK) {
-                free(buf);
-                return -EIO;
-        }
-        state_writer__begin(w, "RAM ", 1);
+        state_writer__begin(w, "RAM ", 2);
         state_writer__u64(w, m->ram_size);
-        state_writer__bytes(w, buf, packed);
-        free(buf);
-        return state_writer__end(w);
+        int rc = compression__pack(m->ram, (size_t)m->ram_size, w);
+        return rc ? rc : state_writer__end(w);
 }
 
 int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
@@ -38,11 +29,13 @@ int snapshot__encode(const struct machine *m, const struct vcpu_state *vcpu,
 {
         state_writer__bytes(w, SNAPSHOT_MAGIC, 8);
         state_writer__u32(w, SNAPSHOT_VERSION);
-        state_writer__begin(w, "MACH", 2);
+        state_writer__begin(w, "MACH", 3);
         state_writer__u64(w, m->ram_size);
         state_writer__u64(w, m->position);
         state_writer__u64(w, m->clock_ns);
+        state_writer__u64(w, m->console.produced);
         int rc = state_writer__end(w);
+        if (!rc) rc = machine_description__encode(m, &m->vm.cpu, w);
         if (!rc) rc = vcpu_state__save(vcpu, w);
         if (!rc) rc = device_states__save(m, w);
         if (!rc) rc = encode_ram(m, w);
@@ -64,14 +57,18 @@ static int check_header(const uint8_t *buf, size_t length, char *err, size_t err
         return 0;
 }
 
-static int read_machine_record(struct state_reader *r, uint64_t *ram_size, uint64_t *position,
-                               uint64_t *clock_ns)
+struct machine_record {
+        uint64_t ram_size, position, clock_ns, console_bytes;
+};
+
+static int read_machine_record(struct state_reader *r, struct machine_record *mr)
 {
-        if (state_reader__begin(r, "MACH", 2))
+        if (state_reader__begin(r, "MACH", 3))
                 return -1;
-        *ram_size = state_reader__u64(r);
-        *position = state_reader__u64(r);
-        *clock_ns = state_reader__u64(r);
+        mr->ram_size = state_reader__u64(r);
+        mr->position = state_reader__u64(r);
+        mr->clock_ns = state_reader__u64(r);
+        mr->console_bytes = state_reader__u64(r);
         return state_reader__end(r);
 }
 
@@ -83,15 +80,16 @@ int snapshot__ram_size(const uint8_t *buf, size_t length, uint64_t *ram_size,
         struct state_reader r;
         state_reader__init(&r, buf, length);
         r.pos = HEADER_SIZE;
-        uint64_t position, clock_ns;
-        if (read_machine_record(&r, ram_size, &position, &clock_ns))
+        struct machine_record mr;
+        if (read_machine_record(&r, &mr))
                 return error_message(err, err_size, "%s", r.error);
+        *ram_size = mr.ram_size;
         return 0;
 }
 
 static int decode_ram(struct state_reader *r, struct machine *m)
 {
-        if (state_reader__begin(r, "RAM ", 1))
+        if (state_reader__begin(r, "RAM ", 2))
                 return -1;
         uint64_t size = state_reader__u64(r);
         if (size != m->ram_size) {
@@ -99,41 +97,72 @@ static int decode_ram(struct state_reader *r, struct machine *m)
                                    (unsigned long long)size, (unsigned long long)m->ram_size);
                 return -1;
         }
-        size_t packed = r->payload_end - r->pos;
-        uLongf unpacked = (uLongf)m->ram_size;
-        if (uncompress(m->ram, &unpacked, r->buf + r->pos, (uLong)packed) != Z_OK ||
-            unpacked != m->ram_size) {
-                state_reader__fail(r, "RAM record does not decompress to %llu bytes",
-                                   (unsigned long long)m->ram_size);
+        char why[160];
+        size_t packed = state_reader__left(r);
+        if (compression__unpack(r->buf + r->pos, packed, m->ram, m->ram_size, why, sizeof(why))) {
+                state_reader__fail(r, "RAM record: %s", why);
                 return -1;
         }
         r->pos = r->payload_end;
         return state_reader__end(r);
 }
 
+/* The machine description, which must fit this build. */
+static int check_description(struct state_reader *r, struct machine *m, struct cpu_model *cpu,
+                             char *err, size_t err_size)
+{
+        size_t start = r->pos;
+        struct state_record_header h;
+        char why[160];
+        for (int i = 0; i < 3; i++) { /* VERS, DEVF, CPUM */
+                if (state_record__check(r->buf + r->pos, r->length - r->pos, &h, why,
+                                        sizeof(why)) != STATE_RECORD_COMPLETE) {
+                        state_reader__begin(r, "VERS", 1); /* names the fault */
+                        return error_message(err, err_size, "snapshot: %s", r->error), EXIT_BAD_IMAGE;
+                }
+                r->pos += STATE_RECORD_OVERHEAD + h.payload_length;
+        }
+        char why_not[384];
+        int status = machine_description__check(m, r->buf + start, r->pos - start, cpu,
+                                                why_not, sizeof(why_not));
+        if (status)
+                error_message(err, err_size, "snapshot: %s", why_not);
+        return status;
+}
+
 /* Devices load into the machine directly: each load leaves its device
  * untouched on error, and a failed restore discards the machine anyway. */
 int snapshot__decode(const uint8_t *buf, size_t length, struct machine *m,
-                     struct vcpu_state *vcpu, char *err, size_t err_size)
+                     struct vcpu_state *vcpu, struct snapshot_extras *extras,
+                     char *err, size_t err_size)
 {
         if (check_header(buf, length, err, err_size))
-                return -1;
+                return EXIT_BAD_IMAGE;
         struct state_reader r;
         state_reader__init(&r, buf, length);
         r.pos = HEADER_SIZE;
-        uint64_t ram_size = 0;
-        int rc = read_machine_record(&r, &ram_size, &m->position, &m->clock_ns);
-        if (!rc && ram_size != m->ram_size)
+        struct machine_record mr;
+        if (read_machine_record(&r, &mr))
+                return error_message(err, err_size, "snapshot: %s", r.error), EXIT_BAD_IMAGE;
+        if (mr.ram_size != m->ram_size)
                 return error_message(err, err_size, "snapshot RAM size %llu does not match the machine's %llu",
-                            (unsigned long long)ram_size, (unsigned long long)m->ram_size);
-        if (!rc) rc = vcpu_state__load(vcpu, &r);
+                                     (unsigned long long)mr.ram_size,
+                                     (unsigned long long)m->ram_size), EXIT_BAD_IMAGE;
+        int status = check_description(&r, m, &extras->cpu, err, err_size);
+        if (status)
+                return status;
+        int rc = vcpu_state__load(vcpu, &r);
         if (!rc) rc = device_states__load(m, &r);
         if (!rc) rc = decode_ram(&r, m);
         if (rc)
-                return error_message(err, err_size, "snapshot: %s", r.error);
+                return error_message(err, err_size, "snapshot: %s", r.error), EXIT_BAD_IMAGE;
         if (r.pos != length)
                 return error_message(err, err_size, "snapshot has %zu bytes after its last record",
-                            length - r.pos);
+                                     length - r.pos), EXIT_BAD_IMAGE;
+        m->position = mr.position;
+        m->clock_ns = mr.clock_ns;
+        m->console.produced = mr.console_bytes;
+        dirty_pages__mark_all(&m->dirty, m->ram_size);
         return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "vcpu_loop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,16 +9,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include <zlib.h>
-
-#include "checkpoint.h"
 #include "kick_timer.h"
 
 /* Realtime signals are never used by libc or by default handlers. */
 #define KICK_SIGNAL (SIGRTMIN + 1)
 
+enum vcpu_event { VCPU_DETERMINISTIC_EXIT, VCPU_HALTED, VCPU_KICKED };
+
 struct loop {
         struct machine *m;
+        struct session *session;
         struct kvm_run *run;
         struct kick_timer kick;
         uint64_t start_ns;
@@ -25,21 +26,9 @@ struct loop {
         uint64_t stop_at_position;
         struct run_result *result;
         uint64_t previous_exit_rip; /* where the guest was at the exit before */
-        struct replay_session *replay;
-        uint64_t max_stall_ns;
-        uint64_t pending_since_ns;   /* an interrupt waits for the guest since */
-        /* Events may be delivered now: a record and its replay are at the
-         * same point (a deterministic exit, the boot, a checkpoint). */
-        bool at_deterministic_exit;
+        enum vcpu_event event;      /* what happened in the last KVM_RUN */
         bool done;
 };
-
-/* The host's clock, for the wall-clock timeout: never recorded, since it
- * limits the VMM rather than informing the guest. */
-static uint64_t host_ns(void)
-{
-        return environment__monotonic_ns(environment__live());
-}
 
 static void finish(struct loop *l, enum run_outcome outcome, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -115,13 +104,6 @@ static void handle_pio(struct loop *l)
                 if (rc)
                         report_bad_access(l, &l->m->pio, run->io.port, data, size, is_write, rc);
         }
-        if (l->m->debug_exit.requested) {
-                if (l->replay)
-                        replay_session__guest_exit(l->replay, l->m->debug_exit.status);
-                l->result->outcome = RUN_GUEST_EXITED;
-                l->result->guest_status = l->m->debug_exit.status;
-                l->done = true;
-        }
 }
 
 static void handle_mmio(struct loop *l)
@@ -140,65 +122,14 @@ static void handle_mmio(struct loop *l)
                                   size, run->mmio.is_write, rc);
 }
 
-/* The next moment the VMM must regain control without a guest exit. The
- * live environment's clock is CLOCK_MONOTONIC, so device deadlines and the
- * kick timer share one time base. When recording or replaying, a kick could
- * deliver nothing (events wait for a deterministic exit), so only the
- * timeout kicks. */
-static bool recording(const struct loop *l)
-{
-        return l->replay && l->replay->mode == REPLAY_RECORD;
-}
-
-/* Since when an interrupt has been waiting for the guest, or will be:
- * UINT64_MAX if none is due. */
-static uint64_t interrupt_due_ns(const struct loop *l)
-{
-        if (pic8259__interrupt_pending(&l->m->pic))
-                return l->pending_since_ns;
-        return pit8254__next_deadline_ns(&l->m->pit);
-}
-
-static uint64_t stall_deadline_ns(const struct loop *l)
-{
-        uint64_t due = interrupt_due_ns(l);
-        return due > UINT64_MAX - l->max_stall_ns ? UINT64_MAX : due + l->max_stall_ns;
-}
-
-static uint64_t next_wakeup_ns(const struct loop *l)
-{
-        uint64_t at = l->timeout_at_ns;
-        if (!l->replay) {
-                uint64_t pit = pit8254__next_deadline_ns(&l->m->pit);
-                if (pit < at)
-                        at = pit;
-        } else if (recording(l)) {
-                uint64_t stall = stall_deadline_ns(l);
-                if (stall < at)
-                        at = stall;
-        }
-        return at;
-}
-
+/* How long a halted guest sleeps is the session's to decide (a replay
+ * does not sleep at all); one that can never wake is a crash. */
 static void handle_hlt(struct loop *l)
 {
         l->result->exits.hlt++;
-        if (!l->run->if_flag) {
+        l->event = VCPU_HALTED;
+        if (!l->run->if_flag)
                 crash(l, "guest halted with interrupts disabled (it can never wake)");
-                return;
-        }
-        if (pic8259__interrupt_pending(&l->m->pic))
-                return;
-        uint64_t deadline = pit8254__next_deadline_ns(&l->m->pit);
-        if (deadline == UINT64_MAX) {
-                crash(l, "guest halted waiting for an interrupt that no device will raise");
-                return;
-        }
-        /* A replay takes the time that passed from the log, not the host. */
-        if (l->replay && l->replay->mode == REPLAY_REPLAY)
-                return;
-        kick_timer__arm(&l->kick, deadline < l->timeout_at_ns ? deadline : l->timeout_at_ns);
-        kick_timer__wait(&l->kick);
 }
 
 static void handle_internal_error(struct loop *l)
@@ -227,6 +158,7 @@ static bool is_deterministic_exit(uint32_t reason)
 static void handle_exit(struct loop *l)
 {
         char what[192];
+        l->event = VCPU_DETERMINISTIC_EXIT;
         if (is_deterministic_exit(l->run->exit_reason))
                 l->m->position++;
         switch (l->run->exit_reason) {
@@ -270,177 +202,93 @@ static void handle_exit(struct loop *l)
         }
 }
 
-/* What an epoch's end records of the guest, so that a replay that went
- * elsewhere is caught: the registers, the control registers that say
- * which address space and mode it runs in, and the position. */
-static uint32_t state_digest(const struct loop *l)
+static void apply_answer_stop(struct loop *l, const struct session_answer *a)
 {
-        const struct kvm_sync_regs *s = &l->run->s.regs;
-        uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)&s->regs, sizeof(s->regs));
-        const uint64_t more[] = { s->sregs.cr0, s->sregs.cr3, s->sregs.cr4, s->sregs.efer,
-                                  l->m->position };
-        return (uint32_t)crc32(crc, (const Bytef *)more, sizeof(more));
-}
-
-/* The PIC's INTR line reaches the CPU only when the guest can take an
- * interrupt; otherwise ask KVM to exit as soon as it can (PLATFORM.md:
- * KVM_INTERRUPT injects even when IF=0, so this check is ours to make). */
-static int deliver_interrupt(struct loop *l, uint64_t now)
-{
-        struct kvm_run *run = l->run;
-        run->request_interrupt_window = 0;
-        if (!pic8259__interrupt_pending(&l->m->pic))
-                return 0;
-        if (!run->ready_for_interrupt_injection || !run->if_flag) {
-                run->request_interrupt_window = 1;
-                if (l->pending_since_ns == UINT64_MAX)
-                        l->pending_since_ns = now;
-                return 0;
-        }
-        struct kvm_interrupt irq = { .irq = pic8259__acknowledge(&l->m->pic) };
-        if (ioctl(l->m->vm.vcpu_fd, KVM_INTERRUPT, &irq) < 0)
-                return -errno;
-        l->pending_since_ns = UINT64_MAX;
-        l->result->exits.interrupts_injected++;
-        if (l->replay)
-                replay_session__epoch_end(l->replay, EPOCH_INTERRUPT, (uint8_t)irq.irq,
-                                          state_digest(l));
-        return 0;
-}
-
-/* Recording, after a kick: the guest has kept an interrupt waiting too long
- * without a deterministic exit, so the epoch ends here, in a checkpoint. */
-static void take_checkpoint(struct loop *l)
-{
-        uint8_t *state;
-        size_t length;
-        uint32_t pages;
-        int rc = checkpoint__encode(l->m, &state, &length, &pages);
-        if (rc) {
-                finish(l, RUN_HOST_ERROR, "checkpoint at position %llu: %s",
-                       (unsigned long long)l->m->position, strerror(-rc));
-                return;
-        }
-        replay_session__checkpoint(l->replay, state, length);
-        free(state);
-        l->result->checkpoint_pages += pages;
-        l->at_deterministic_exit = true;
-        /* A guest with interrupts masked stalls again only after another
-         * full bound, not at once. */
-        if (l->pending_since_ns != UINT64_MAX)
-                l->pending_since_ns = host_ns();
+        l->result->outcome = a->outcome;
+        l->result->guest_status = a->guest_status;
+        snprintf(l->result->message, sizeof(l->result->message), "%s", a->message);
+        l->done = true;
 }
 
 static bool reached_stop_position(struct loop *l)
 {
-        if (l->done || l->m->position < l->stop_at_position)
+        if (l->event == VCPU_KICKED || l->m->position < l->stop_at_position)
                 return false;
         finish(l, RUN_STOPPED_AT_POSITION, "stopped at position %llu",
                (unsigned long long)l->m->position);
         return true;
 }
 
-/* Replaying a checkpoint epoch: the recorder's state replaces executing it. */
-static void apply_checkpoint(struct loop *l, const struct replay_entry *cp)
+/* The session's answer for this point: stop, or what to do before the
+ * guest runs again. False if the guest must not run. */
+static bool ask_session(struct loop *l)
 {
-        char err[256];
-        if (checkpoint__apply(l->m, cp->state, cp->state_length, err, sizeof(err))) {
-                finish(l, RUN_DIVERGED, "epoch %llu (a checkpoint epoch ending at position %llu): %s",
-                       (unsigned long long)l->replay->epochs, (unsigned long long)cp->position, err);
-                return;
-        }
-        l->m->position = cp->position;
-        machine__console_write(l->m, cp->output, cp->output_length);
-        l->at_deterministic_exit = true;
-        reached_stop_position(l);
-}
-
-static bool replay_stopped(struct loop *l)
-{
-        if (!l->replay || l->replay->stop == REPLAY_RUNNING)
+        struct session_answer a;
+        if (l->event == VCPU_KICKED)
+                session__at_kick(l->session, &a);
+        else
+                session__at_deterministic_exit(l->session, l->event == VCPU_HALTED, &a);
+        if (a.stop) {
+                apply_answer_stop(l, &a);
                 return false;
-        finish(l, l->replay->stop == REPLAY_DIVERGED ? RUN_DIVERGED : RUN_LOG_ENDED,
-               "%s", l->replay->why);
-        return true;
-}
-
-/* Where both runs stand at the same point: advance the clock and deliver
- * what is due; recording or replaying, end the epoch if its timer says so,
- * and look at how the next epoch ends. False if the loop must not enter
- * the guest now. */
-static bool at_shared_point(struct loop *l, uint64_t now)
-{
-        l->m->clock_ns = environment__monotonic_ns(l->m->env);
-        pit8254__advance(&l->m->pit, l->m->clock_ns);
-        int rc = deliver_interrupt(l, now);
+        }
+        l->run->request_interrupt_window = a.request_window;
+        if (a.inject_vector >= 0) {
+                struct kvm_interrupt irq = { .irq = (uint32_t)a.inject_vector };
+                if (ioctl(l->m->vm.vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
+                        finish(l, RUN_HOST_ERROR, "KVM_INTERRUPT: %s", strerror(errno));
+                        return false;
+                }
+                l->result->exits.interrupts_injected++;
+        }
+        uint64_t wakeup = a.wakeup_ns < l->timeout_at_ns ? a.wakeup_ns : l->timeout_at_ns;
+        int rc = kick_timer__arm(&l->kick, wakeup);
         if (rc) {
-                finish(l, RUN_HOST_ERROR, "interrupt delivery: %s", strerror(-rc));
+                finish(l, RUN_HOST_ERROR, "arming the kick timer: %s", strerror(-rc));
                 return false;
         }
-        if (!l->replay)
-                return true;
-        if (l->replay->in_epoch && replay_session__epoch_timer_expired(l->replay, now))
-                replay_session__epoch_end(l->replay, EPOCH_TIMER, 0, state_digest(l));
-        struct replay_entry checkpoint;
-        if (!l->replay->in_epoch && replay_session__begin_epoch(l->replay, now, &checkpoint)) {
-                apply_checkpoint(l, &checkpoint);
-                return false;
-        }
-        return !replay_stopped(l);
+        return true;
 }
 
 static void run_once(struct loop *l)
 {
-        uint64_t now = host_ns();
+        uint64_t now = session__host_ns();
         if (now >= l->timeout_at_ns) {
                 finish(l, RUN_TIMED_OUT, "timeout after %.1f s",
                        (double)(now - l->start_ns) / 1e9);
                 return;
         }
-        /* Recording or replaying, events wait for a deterministic exit,
-         * where both runs are at the same position: what P1 and P5 will
-         * rest on in a replicated pair. */
-        if ((!l->replay || l->at_deterministic_exit) && !at_shared_point(l, now))
+        if (reached_stop_position(l) || !ask_session(l))
                 return;
-        int rc = kick_timer__arm(&l->kick, next_wakeup_ns(l));
-        if (rc) {
-                finish(l, RUN_HOST_ERROR, "arming the kick timer: %s", strerror(-rc));
-                return;
-        }
         if (ioctl(l->m->vm.vcpu_fd, KVM_RUN, 0) < 0) {
                 if (errno == EINTR || errno == EAGAIN) {
                         l->result->exits.kicks++;
-                        l->at_deterministic_exit = false;
+                        l->event = VCPU_KICKED;
                         kick_timer__consume(&l->kick);
-                        if (recording(l) && host_ns() >= stall_deadline_ns(l))
-                                take_checkpoint(l);
                         return;
                 }
                 finish(l, RUN_HOST_ERROR, "KVM_RUN: %s", strerror(errno));
                 return;
         }
         handle_exit(l);
-        l->at_deterministic_exit = is_deterministic_exit(l->run->exit_reason);
         l->previous_exit_rip = l->run->s.regs.regs.rip;
-        if (!replay_stopped(l))
-                reached_stop_position(l);
 }
 
-void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
+void vcpu_loop__run(struct machine *m, struct session *s, const struct run_limits *limits,
                     struct run_result *result)
 {
         memset(result, 0, sizeof(*result));
         struct loop l = {
                 .m = m,
+                .session = s,
                 .run = m->vm.run,
                 .result = result,
-                .start_ns = host_ns(),
+                .start_ns = session__host_ns(),
                 .timeout_at_ns = KICK_TIMER_NONE,
                 .stop_at_position = limits->stop_at_position,
-                .replay = limits->replay,
-                .max_stall_ns = limits->max_stall_ns,
-                .pending_since_ns = UINT64_MAX,
-                .at_deterministic_exit = true,
+                /* The boot, or the restored point, is where both replicas
+                 * stand at the same place. */
+                .event = VCPU_DETERMINISTIC_EXIT,
         };
         if (limits->timeout_ns)
                 l.timeout_at_ns = l.start_ns + limits->timeout_ns;
@@ -451,8 +299,11 @@ void vcpu_loop__run(struct machine *m, const struct run_limits *limits,
                 finish(&l, RUN_HOST_ERROR, "setting up the vCPU kick: %s", strerror(-rc));
                 return;
         }
+        m->vcpu_thread = pthread_self();
+        m->kick_signal = KICK_SIGNAL;
         while (!l.done)
                 run_once(&l);
+        m->kick_signal = 0;
         kick_timer__destroy(&l.kick);
-        result->elapsed_ns = host_ns() - l.start_ns;
+        result->elapsed_ns = session__host_ns() - l.start_ns;
 }

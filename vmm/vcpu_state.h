@@ -7,7 +7,7 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 
-#include "../devices/device_state.h"
+#include "../replication/state_record.h"
 #include "kvm_vm.h"
 
 #define VCPU_STATE_MAX_MSRS 128

@@ -15,8 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t ram_size;
         int rc = snapshot__ram_size(data, size, &ram_size, err, sizeof(err));
         /* Only the RAM size the fuzzing machine has is worth allocating. */
+        struct snapshot_extras extras;
         if (!rc && ram_size == FUZZ_MACHINE_RAM)
-                rc = snapshot__decode(data, size, fuzz_machine(), fuzz_vcpu(), err, sizeof(err));
+                rc = snapshot__decode(data, size, fuzz_machine(), fuzz_vcpu(), &extras, err, sizeof(err));
         if (rc && (!err[0] || strchr(err, '\n')))
                 abort();
         return 0;

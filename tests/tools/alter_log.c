@@ -1,10 +1,13 @@
-/* alter-log LOG TAG N DELTA: adds DELTA to the value field of the N-th
- * (from 1) record tagged TAG in an ftvmm log, recomputes that record's CRC
- * so the change passes every integrity check, and prints the record's
- * position and that of the end of its epoch (the next EPOC, CHKP or END).
- * Tests use it to check that a replay names the first divergence at the
- * right position: no earlier than the record, no later than its epoch's end,
- * where the state digest is checked. */
+/* alter-log --record-offset LOG N: prints the byte offset of the N-th
+ * record (from 1).
+ * alter-log LOG TAG N DELTA: adds DELTA to the value of the N-th (from 1)
+ * record tagged TAG in an ftvmm log (a TIME or WALL value, an EPOC digest),
+ * recomputes that record's CRC so the change passes every integrity check,
+ * and prints the record's position and that of the end of its epoch (the
+ * next EPOC, CHKP or END). Tests use it to check that a replay names the
+ * first divergence at the right position: no earlier than the record, no
+ * later than its epoch's end, where the state digest is checked.
+ * The layout is replication/log_format.h's. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,20 +15,14 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../../devices/device_state.h"
-#include "../../replication/replay_log.h"
+#include "../../replication/log_format.h"
 
-static uint64_t get64(const uint8_t *p)
-{
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-}
+#define VALUE_AT 16 /* after seq and position */
 
-static uint32_t get32(const uint8_t *p)
+static uint64_t get(const uint8_t *p, unsigned bytes)
 {
-        uint32_t v;
-        memcpy(&v, p, 4);
+        uint64_t v = 0;
+        memcpy(&v, p, bytes);
         return v;
 }
 
@@ -35,40 +32,64 @@ static bool ends_epoch(const uint8_t *record)
                memcmp(record, "END ", 4) == 0;
 }
 
+static void add_to_value(uint8_t *record, size_t end, int64_t delta)
+{
+        uint8_t *payload = record + STATE_RECORD_HEADER_SIZE;
+        unsigned bytes = memcmp(record, "EPOC", 4) == 0 ? 4 : 8;
+        uint64_t value = get(payload + VALUE_AT, bytes) + (uint64_t)delta;
+        memcpy(payload + VALUE_AT, &value, bytes);
+        uint32_t crc = (uint32_t)crc32_z(0, record, end - STATE_RECORD_TRAILER_SIZE);
+        memcpy(record + end - STATE_RECORD_TRAILER_SIZE, &crc, 4);
+}
+
 static int alter(uint8_t *log, size_t size, const char *tag, long n, int64_t delta)
 {
-        size_t pos = REPLAY_LOG_HEADER_SIZE;
+        size_t pos = LOG_HEADER_SIZE;
         bool altered = false;
-        while (pos + DEVICE_STATE_HEADER_SIZE <= size) {
-                uint32_t length = get32(log + pos + 8);
-                size_t end = pos + DEVICE_STATE_HEADER_SIZE + length;
-                if (end + DEVICE_STATE_TRAILER_SIZE > size)
+        while (pos + STATE_RECORD_HEADER_SIZE <= size) {
+                uint32_t length = (uint32_t)get(log + pos + 8, 4);
+                size_t end = pos + STATE_RECORD_OVERHEAD + length;
+                if (end > size || length < VALUE_AT + 4)
                         break;
-                uint8_t *payload = log + pos + DEVICE_STATE_HEADER_SIZE;
-                if (!altered && memcmp(log + pos, tag, 4) == 0 && length >= 16 && --n == 0) {
-                        uint64_t value = get64(payload + 8) + (uint64_t)delta;
-                        memcpy(payload + 8, &value, 8);
-                        uint32_t crc = (uint32_t)crc32_z(0, log + pos, end - pos);
-                        memcpy(log + end, &crc, 4);
-                        printf("%llu ", (unsigned long long)get64(payload));
+                uint64_t position = get(log + pos + STATE_RECORD_HEADER_SIZE + 8, 8);
+                if (!altered && memcmp(log + pos, tag, 4) == 0 && --n == 0) {
+                        add_to_value(log + pos, end - pos, delta);
+                        printf("%llu ", (unsigned long long)position);
                         altered = true;
                 }
-                if (altered && ends_epoch(log + pos) && length >= 8) {
-                        printf("%llu\n", (unsigned long long)get64(payload));
+                if (altered && ends_epoch(log + pos)) {
+                        printf("%llu\n", (unsigned long long)position);
                         return 0;
                 }
-                pos = end + DEVICE_STATE_TRAILER_SIZE;
+                pos = end;
+        }
+        return -1;
+}
+
+static int print_record_offset(const uint8_t *log, size_t size, long n)
+{
+        size_t pos = LOG_HEADER_SIZE;
+        while (pos + STATE_RECORD_HEADER_SIZE <= size) {
+                if (--n == 0) {
+                        printf("%zu\n", pos);
+                        return 0;
+                }
+                pos += STATE_RECORD_OVERHEAD + (uint32_t)get(log + pos + 8, 4);
         }
         return -1;
 }
 
 int main(int argc, char **argv)
 {
-        if (argc != 5 || strlen(argv[2]) != 4) {
-                fprintf(stderr, "usage: alter-log LOG TAG N DELTA\n");
+        bool offset_only = argc == 4 && strcmp(argv[1], "--record-offset") == 0;
+        if (!offset_only && (argc != 5 || strlen(argv[2]) != 4)) {
+                fprintf(stderr, "usage: alter-log LOG TAG N DELTA\n"
+                                "       alter-log --record-offset LOG N\n");
                 return 64;
         }
-        FILE *f = fopen(argv[1], "r+b");
+        if (offset_only)
+                argv++;
+        FILE *f = fopen(argv[1], offset_only ? "rb" : "r+b");
         if (!f) {
                 perror(argv[1]);
                 return 66;
@@ -80,6 +101,12 @@ int main(int argc, char **argv)
         if (!log || size <= 0 || fread(log, 1, (size_t)size, f) != (size_t)size) {
                 fprintf(stderr, "%s: cannot read\n", argv[1]);
                 return 66;
+        }
+        if (offset_only) {
+                int rc = print_record_offset(log, (size_t)size, atol(argv[2]));
+                if (rc)
+                        fprintf(stderr, "%s: fewer than %s records\n", argv[1], argv[2]);
+                return rc ? 65 : 0;
         }
         if (alter(log, (size_t)size, argv[2], atol(argv[3]), strtoll(argv[4], NULL, 0))) {
                 fprintf(stderr, "%s: no record %s number %s\n", argv[1], argv[2], argv[3]);

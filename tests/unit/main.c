@@ -10,7 +10,7 @@ static const struct {
         Suite *(*make)(void);
 } suites[] = {
         { "io_bus", make_io_bus_suite },
-        { "device_state", make_device_state_suite },
+        { "state_record", make_state_record_suite },
         { "pic8259", make_pic8259_suite },
         { "pit8254", make_pit8254_suite },
         { "cmos_rtc", make_cmos_rtc_suite },
@@ -25,7 +25,14 @@ static const struct {
         { "options", make_options_suite },
         { "snapshot", make_snapshot_suite },
         { "checkpoint", make_checkpoint_suite },
-        { "replay_log", make_replay_log_suite },
+        { "log_reader", make_log_reader_suite },
+        { "log_writer", make_log_writer_suite },
+        { "output_commit", make_output_commit_suite },
+        { "session", make_session_suite },
+        { "log_layout", make_log_layout_suite },
+        { "compression", make_compression_suite },
+        { "cpu_model", make_cpu_model_suite },
+        { "machine_description", make_machine_description_suite },
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../../devices/device_state.h"
+#include "../../replication/state_record.h"
 
 struct state_ops {
         int (*save)(const void *device, struct state_writer *w);

@@ -5,7 +5,7 @@
 #include <check.h>
 
 Suite *make_io_bus_suite(void);
-Suite *make_device_state_suite(void);
+Suite *make_state_record_suite(void);
 Suite *make_pic8259_suite(void);
 Suite *make_pit8254_suite(void);
 Suite *make_cmos_rtc_suite(void);
@@ -19,7 +19,14 @@ Suite *make_host_kvm_suite(void);
 Suite *make_machine_suite(void);
 Suite *make_options_suite(void);
 Suite *make_snapshot_suite(void);
-Suite *make_replay_log_suite(void);
 Suite *make_checkpoint_suite(void);
+Suite *make_log_reader_suite(void);
+Suite *make_log_writer_suite(void);
+Suite *make_output_commit_suite(void);
+Suite *make_session_suite(void);
+Suite *make_log_layout_suite(void);
+Suite *make_compression_suite(void);
+Suite *make_cpu_model_suite(void);
+Suite *make_machine_description_suite(void);
 
 #endif

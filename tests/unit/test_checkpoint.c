@@ -11,10 +11,11 @@
 #define RAM_SIZE (4ull << 20)
 #define PAGES (RAM_SIZE / KVM_VM_PAGE_SIZE)
 
-static struct fake_environment clock;
+static struct fake_environment fake_clock;
 static struct machine *recorder, *replayer;
 static struct vcpu_state *vcpu, *loaded;
 static uint64_t dirty[PAGES / 64];
+static struct checkpoint_capture capture;
 static uint8_t *state;
 static size_t length;
 static char err[512];
@@ -22,7 +23,7 @@ static char err[512];
 static struct machine *new_machine(void)
 {
         struct machine *m = malloc(sizeof(*m));
-        ck_assert_int_eq(machine__create(m, RAM_SIZE, &clock.env, -1, "test", err, sizeof(err)), 0);
+        ck_assert_int_eq(machine__create(m, RAM_SIZE, &fake_clock.env, -1, "test", err, sizeof(err)), 0);
         return m;
 }
 
@@ -34,7 +35,7 @@ static void mark_written(uint64_t page, uint8_t fill)
 
 static void setup(void)
 {
-        fake_environment__init(&clock);
+        fake_environment__init(&fake_clock);
         recorder = new_machine();
         replayer = new_machine();
         vcpu = calloc(1, sizeof(*vcpu));
@@ -49,9 +50,13 @@ static void setup(void)
         vcpu->regs.rip = 0x200123;
         vcpu->msr_count = 1;
         vcpu->msrs[0] = (struct kvm_msr_entry){ .index = 0x10, .data = 123456789 };
-        uint32_t pages = 0;
-        ck_assert_int_eq(checkpoint__encode_state(recorder, vcpu, dirty, &state, &length, &pages), 0);
-        ck_assert_uint_eq(pages, 3);
+        ck_assert_int_eq(checkpoint__encode_state(recorder, vcpu, dirty, &capture), 0);
+        ck_assert_uint_eq(capture.pages, 3);
+        state = capture.state;
+        length = capture.length;
+        /* What the replayer holds before: every page different from the
+         * recorder's, so a page copied that should not have been shows. */
+        memset(replayer->ram, 0x99, RAM_SIZE);
 }
 
 static void teardown(void)
@@ -69,16 +74,33 @@ START_TEST(round_trip_carries_dirty_pages_devices_and_vcpu)
 {
         ck_assert_msg(checkpoint__decode(replayer, state, length, loaded, err, sizeof(err)) == 0,
                       "%s", err);
+        uint8_t untouched[KVM_VM_PAGE_SIZE];
+        memset(untouched, 0x99, sizeof(untouched));
         for (uint64_t page = 0; page < PAGES; page++) {
                 bool was_dirty = dirty[page / 64] >> (page % 64) & 1;
                 const uint8_t *want = was_dirty ? recorder->ram + page * KVM_VM_PAGE_SIZE
-                                                : replayer->ram + page * KVM_VM_PAGE_SIZE;
-                ck_assert_mem_eq(replayer->ram + page * KVM_VM_PAGE_SIZE, want, KVM_VM_PAGE_SIZE);
+                                                : untouched;
+                ck_assert_msg(memcmp(replayer->ram + page * KVM_VM_PAGE_SIZE, want,
+                                     KVM_VM_PAGE_SIZE) == 0,
+                              "page %llu (%s) differs", (unsigned long long)page,
+                              was_dirty ? "dirty" : "not dirty");
         }
-        ck_assert_uint_eq(replayer->ram[5 * KVM_VM_PAGE_SIZE], 0); /* only dirty pages travel */
+        /* Written but not logged dirty: does not travel. */
+        ck_assert_uint_eq(replayer->ram[5 * KVM_VM_PAGE_SIZE], 0x99);
         ck_assert_uint_eq(replayer->pit.channel[0].reload, 11932);
         ck_assert_uint_eq(replayer->uart.scr, 0x5a);
         ck_assert_mem_eq(loaded, vcpu, sizeof(*vcpu));
+}
+END_TEST
+
+/* The pages a checkpoint writes are the VMM's writes, which KVM does not
+ * log: they must be marked for the memory hash. */
+START_TEST(decoded_pages_are_marked_for_the_memory_hash)
+{
+        memset(replayer->dirty.for_hash, 0, replayer->dirty.words * sizeof(uint64_t));
+        ck_assert_int_eq(checkpoint__decode(replayer, state, length, loaded, err, sizeof(err)), 0);
+        ck_assert_uint_eq(dirty_pages__count(replayer->dirty.for_hash, replayer->dirty.words), 3);
+        ck_assert(replayer->dirty.for_hash[300 / 64] >> (300 % 64) & 1);
 }
 END_TEST
 
@@ -98,6 +120,7 @@ END_TEST
 START_TEST(every_corruption_is_rejected_or_harmless)
 {
         struct machine *clean = new_machine();
+        memset(clean->ram, 0x99, RAM_SIZE); /* as the replayer's */
         ck_assert_int_eq(checkpoint__decode(clean, state, length, vcpu, err, sizeof(err)), 0);
         for (size_t i = 0; i < length; i++) {
                 state[i] ^= 0x04;
@@ -116,7 +139,7 @@ END_TEST
 START_TEST(a_page_outside_ram_is_rejected)
 {
         struct machine *small = malloc(sizeof(*small));
-        ck_assert_int_eq(machine__create(small, RAM_SIZE / 2, &clock.env, -1, "t", err, sizeof(err)), 0);
+        ck_assert_int_eq(machine__create(small, RAM_SIZE / 2, &fake_clock.env, -1, "t", err, sizeof(err)), 0);
         ck_assert_int_ne(checkpoint__decode(small, state, length, loaded, err, sizeof(err)), 0);
         ck_assert_msg(strstr(err, "page"), "%s", err);
         machine__destroy(small);
@@ -130,6 +153,7 @@ Suite *make_checkpoint_suite(void)
         TCase *tc = tcase_create("state");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, round_trip_carries_dirty_pages_devices_and_vcpu);
+        tcase_add_test(tc, decoded_pages_are_marked_for_the_memory_hash);
         tcase_add_test(tc, every_truncation_is_rejected);
         tcase_add_test(tc, every_corruption_is_rejected_or_harmless);
         tcase_add_test(tc, a_page_outside_ram_is_rejected);

@@ -10,14 +10,14 @@ STATE_OPS(struct cmos_rtc, cmos_rtc);
 /* 2026-11-23 06:13:34 UTC, a Monday */
 #define SAMPLE_NS (1795414414ll * 1000000000ll)
 
-static struct fake_environment clock;
+static struct fake_environment fake_clock;
 static struct cmos_rtc rtc;
 
 static void setup(void)
 {
-        fake_environment__init(&clock);
-        clock.realtime_ns = SAMPLE_NS;
-        cmos_rtc__init(&rtc, &clock.env);
+        fake_environment__init(&fake_clock);
+        fake_clock.realtime_ns = SAMPLE_NS;
+        cmos_rtc__init(&rtc, &fake_clock.env);
 }
 
 static uint8_t reg(uint8_t index)
@@ -58,7 +58,7 @@ END_TEST
 
 START_TEST(twelve_hour_mode_sets_pm_bit)
 {
-        clock.realtime_ns += 12ll * 3600 * 1000000000ll; /* 18:13 */
+        fake_clock.realtime_ns += 12ll * 3600 * 1000000000ll; /* 18:13 */
         set_reg(0x0b, 0x00);
         ck_assert_uint_eq(reg(0x04), 0x86);
 }
@@ -66,9 +66,9 @@ END_TEST
 
 START_TEST(uip_in_the_last_244us_of_a_second)
 {
-        clock.realtime_ns = SAMPLE_NS + 999800000ll;
+        fake_clock.realtime_ns = SAMPLE_NS + 999800000ll;
         ck_assert_uint_eq(reg(0x0a) & 0x80, 0x80);
-        clock.realtime_ns = SAMPLE_NS + 500000000ll;
+        fake_clock.realtime_ns = SAMPLE_NS + 500000000ll;
         ck_assert_uint_eq(reg(0x0a) & 0x80, 0);
 }
 END_TEST
@@ -81,7 +81,7 @@ START_TEST(set_then_write_moves_the_clock)
         set_reg(0x0b, 0x02);
         ck_assert_uint_eq(reg(0x04), 0x23);
         ck_assert_uint_eq(reg(0x02), 0x59);
-        clock.realtime_ns += 60ll * 1000000000ll;
+        fake_clock.realtime_ns += 60ll * 1000000000ll;
         ck_assert_uint_eq(reg(0x04), 0x00);
         ck_assert_uint_eq(reg(0x07), 0x24); /* rolled over to the next day */
 }
@@ -100,11 +100,11 @@ END_TEST
 
 START_TEST(leap_day_and_epoch)
 {
-        clock.realtime_ns = 951782400ll * 1000000000ll; /* 2000-02-29 00:00:00 */
+        fake_clock.realtime_ns = 951782400ll * 1000000000ll; /* 2000-02-29 00:00:00 */
         ck_assert_uint_eq(reg(0x07), 0x29);
         ck_assert_uint_eq(reg(0x08), 0x02);
         ck_assert_uint_eq(reg(0x06), 0x03); /* Tuesday */
-        clock.realtime_ns = 0;
+        fake_clock.realtime_ns = 0;
         ck_assert_uint_eq(reg(0x09), 0x70);
         ck_assert_uint_eq(reg(0x32), 0x19);
         ck_assert_uint_eq(reg(0x06), 0x05); /* Thursday */
@@ -118,10 +118,10 @@ START_TEST(state_round_trip_and_damage)
         set_reg(0x0b, 0x02);
         set_reg(0x50, 0x77);
         struct cmos_rtc fresh, victim;
-        cmos_rtc__init(&fresh, &clock.env);
+        cmos_rtc__init(&fresh, &fake_clock.env);
         check_state_round_trip(&cmos_rtc_state_ops, &rtc, &fresh);
         ck_assert_int_eq(fresh.offset_ns, rtc.offset_ns);
-        cmos_rtc__init(&victim, &clock.env);
+        cmos_rtc__init(&victim, &fake_clock.env);
         check_state_rejects_damage(&cmos_rtc_state_ops, &rtc, &victim);
 }
 END_TEST
@@ -135,7 +135,7 @@ START_TEST(load_rejects_missing_vrt)
         struct state_reader r;
         state_reader__init(&r, w.buf, w.length);
         struct cmos_rtc victim;
-        cmos_rtc__init(&victim, &clock.env);
+        cmos_rtc__init(&victim, &fake_clock.env);
         ck_assert_int_ne(cmos_rtc__load(&victim, &r), 0);
         ck_assert_ptr_nonnull(strstr(r.error, "register D"));
         state_writer__release(&w);

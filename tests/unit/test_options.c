@@ -120,6 +120,43 @@ START_TEST(snapshot_options)
 }
 END_TEST
 
+START_TEST(record_options)
+{
+        ck_assert_int_eq(PARSE("guest.elf"), 0);
+        ck_assert(opts.max_stall_ms == OPTIONS_DEFAULT_MAX_STALL_MS);
+        ck_assert(opts.epoch_ms == OPTIONS_DEFAULT_EPOCH_MS);
+        ck_assert_int_eq(opts.sync, LOG_SYNC_WRITE);
+        ck_assert_uint_eq(opts.verify_every, OPTIONS_DEFAULT_VERIFY_EVERY);
+        ck_assert_ptr_null(opts.log_path);
+        ck_assert(!opts.record_tuning_given);
+        ck_assert_int_eq(PARSE("--log", "x.log", "--max-stall", "7.5", "--epoch", "3",
+                               "--sync=fsync", "--verify-every", "0", "g.elf"), 0);
+        ck_assert_str_eq(opts.log_path, "x.log");
+        ck_assert(opts.max_stall_ms == 7.5);
+        ck_assert(opts.epoch_ms == 3);
+        ck_assert_int_eq(opts.sync, LOG_SYNC_FSYNC);
+        ck_assert_uint_eq(opts.verify_every, 0);
+        ck_assert(opts.record_tuning_given);
+        ck_assert_int_eq(PARSE("-l", "y.log", "--sync", "write", "g.elf"), 0);
+        ck_assert_str_eq(opts.log_path, "y.log");
+        ck_assert_int_eq(opts.sync, LOG_SYNC_WRITE);
+}
+END_TEST
+
+START_TEST(bad_record_options)
+{
+        expect_error(PARSE("--max-stall", "0", "g.elf"), "--max-stall '0': expected a positive number of milliseconds");
+        expect_error(PARSE("--max-stall", "-3", "g.elf"), "--max-stall '-3'");
+        expect_error(PARSE("--epoch", "soon", "g.elf"), "--epoch 'soon'");
+        expect_error(PARSE("--epoch", "1e9", "g.elf"), "--epoch '1e9'");
+        expect_error(PARSE("--sync=maybe", "g.elf"), "--sync 'maybe': expected 'write' or 'fsync'");
+        expect_error(PARSE("--verify-every", "-1", "g.elf"), "--verify-every '-1'");
+        expect_error(PARSE("--verify-every", "2x", "g.elf"), "--verify-every '2x'");
+        expect_error(PARSE("--verify-every", "9999999", "g.elf"), "from 0 to 1000000");
+        expect_error(PARSE("g.elf", "--log"), "option '--log' needs a value");
+}
+END_TEST
+
 Suite *make_options_suite(void)
 {
         Suite *s = suite_create("options");
@@ -132,6 +169,8 @@ Suite *make_options_suite(void)
         tcase_add_test(tc, bad_usage);
         tcase_add_test(tc, help_needs_no_image);
         tcase_add_test(tc, snapshot_options);
+        tcase_add_test(tc, record_options);
+        tcase_add_test(tc, bad_record_options);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -5,7 +5,7 @@
 
 STATE_OPS(struct pit8254, pit8254);
 
-static struct fake_environment clock;
+static struct fake_environment fake_clock;
 static struct pit8254 pit;
 static unsigned edges;
 
@@ -18,10 +18,10 @@ static void count_edges(void *controller, unsigned irq, bool level)
 
 static void setup(void)
 {
-        fake_environment__init(&clock);
-        clock.monotonic_ns = 1000000000ull;
+        fake_environment__init(&fake_clock);
+        fake_clock.monotonic_ns = 1000000000ull;
         edges = 0;
-        pit8254__init(&pit, &clock.env, (struct irq_line){ .set_level = count_edges });
+        pit8254__init(&pit, &fake_clock.env, (struct irq_line){ .set_level = count_edges });
 }
 
 static void out(unsigned port, uint8_t v)
@@ -53,7 +53,7 @@ static void start_rate(uint16_t reload)
 
 static void advance_ns(uint64_t ns)
 {
-        clock.monotonic_ns += ns;
+        fake_clock.monotonic_ns += ns;
 }
 
 START_TEST(count_follows_the_clock)
@@ -94,7 +94,7 @@ END_TEST
 START_TEST(reading_after_reload_raises_irq_first)
 {
         start_rate(11932);
-        clock.monotonic_ns = pit8254__next_deadline_ns(&pit) + 1000;
+        fake_clock.monotonic_ns = pit8254__next_deadline_ns(&pit) + 1000;
         ck_assert_uint_eq(edges, 0);
         uint16_t c = latched_count();
         ck_assert_uint_eq(edges, 1); /* raised before the reloaded count is seen */
@@ -181,10 +181,10 @@ START_TEST(state_round_trip_and_damage)
         start_rate(11932);
         out(0x43, 0x00); /* a pending latch is part of the state */
         struct pit8254 fresh, victim;
-        pit8254__init(&fresh, &clock.env, pit.irq0);
+        pit8254__init(&fresh, &fake_clock.env, pit.irq0);
         check_state_round_trip(&pit8254_state_ops, &pit, &fresh);
         ck_assert_uint_eq(pit8254__next_deadline_ns(&fresh), pit8254__next_deadline_ns(&pit));
-        pit8254__init(&victim, &clock.env, pit.irq0);
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
         check_state_rejects_damage(&pit8254_state_ops, &pit, &victim);
 }
 END_TEST
@@ -198,7 +198,7 @@ START_TEST(load_rejects_bad_fields)
         struct state_reader r;
         state_reader__init(&r, w.buf, w.length);
         struct pit8254 victim;
-        pit8254__init(&victim, &clock.env, pit.irq0);
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
         ck_assert_int_ne(pit8254__load(&victim, &r), 0);
         ck_assert_str_eq(r.error, "PIT channel 2 mode 7 out of range");
         state_writer__release(&w);

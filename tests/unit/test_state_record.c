@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "../../devices/device_state.h"
+#include "../../replication/state_record.h"
 #include "suites.h"
 
 static void write_sample(struct state_writer *w)
@@ -36,7 +36,7 @@ START_TEST(round_trip_every_type)
         struct state_writer w;
         state_writer__init(&w);
         write_sample(&w);
-        ck_assert_uint_eq(w.length, DEVICE_STATE_HEADER_SIZE + 19 + DEVICE_STATE_TRAILER_SIZE);
+        ck_assert_uint_eq(w.length, STATE_RECORD_HEADER_SIZE + 19 + STATE_RECORD_TRAILER_SIZE);
         struct state_reader r;
         ck_assert_int_eq(read_sample(w.buf, w.length, &r), 0);
         ck_assert_str_eq(r.error, "");
@@ -66,16 +66,65 @@ START_TEST(corruption_and_truncation)
         state_writer__init(&w);
         write_sample(&w);
         struct state_reader r;
-        w.buf[DEVICE_STATE_HEADER_SIZE + 2] ^= 1;
-        state_reader__init(&r, w.buf, w.length);
-        ck_assert_int_ne(state_reader__begin(&r, "TEST", 3), 0);
-        ck_assert_ptr_nonnull(strstr(r.error, "corrupt"));
-        w.buf[DEVICE_STATE_HEADER_SIZE + 2] ^= 1;
+        for (size_t i = 0; i < w.length; i++) {
+                w.buf[i] ^= 0x10;
+                state_reader__init(&r, w.buf, w.length);
+                ck_assert_msg(state_reader__begin(&r, "TEST", 3) != 0, "byte %zu changed, accepted", i);
+                ck_assert_msg(!r.truncated, "byte %zu changed, reported as truncated: %s", i, r.error);
+                w.buf[i] ^= 0x10;
+        }
         for (size_t n = 0; n < w.length; n++) {
                 state_reader__init(&r, w.buf, n);
                 ck_assert_int_ne(state_reader__begin(&r, "TEST", 3), 0);
+                ck_assert(r.truncated);
                 ck_assert_ptr_nonnull(strstr(r.error, "truncated"));
         }
+        state_writer__release(&w);
+}
+END_TEST
+
+/* The header's own checksum: a damaged length is corruption at once, not a
+ * record that seems to need more bytes than the stream has yet. */
+START_TEST(a_damaged_length_is_corruption_before_the_body_arrives)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        write_sample(&w);
+        w.buf[9] ^= 0x01; /* payload length, second byte: claims 256 more */
+        struct state_record_header h;
+        char why[160];
+        ck_assert_int_eq(state_record__check(w.buf, STATE_RECORD_HEADER_SIZE, &h, why, sizeof(why)),
+                         STATE_RECORD_CORRUPT);
+        ck_assert_ptr_nonnull(strstr(why, "header"));
+        w.buf[9] ^= 0x01;
+        ck_assert_int_eq(state_record__check(w.buf, STATE_RECORD_HEADER_SIZE, &h, why, sizeof(why)),
+                         STATE_RECORD_INCOMPLETE);
+        ck_assert_uint_eq(h.payload_length, 19);
+        ck_assert_int_eq(state_record__check(w.buf, w.length, &h, why, sizeof(why)),
+                         STATE_RECORD_COMPLETE);
+        state_writer__release(&w);
+}
+END_TEST
+
+/* The framing byte for byte, so that a change to it is a conscious one
+ * (every format built on it must bump its version). */
+START_TEST(header_layout_is_pinned)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        state_writer__begin(&w, "ABCD", 0x0102);
+        state_writer__u8(&w, 0xee);
+        ck_assert_int_eq(state_writer__end(&w), 0);
+        static const uint8_t expected[] = {
+                'A', 'B', 'C', 'D', 0x02, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+                0xda, 0x18, 0x2a, 0xf4, /* crc32 of the 12 bytes before */
+                0xee,
+                0x62, 0x38, 0x90, 0x81, /* crc32 of the 17 bytes before */
+        };
+        ck_assert_uint_eq(w.length, sizeof(expected));
+        for (size_t i = 0; i < sizeof(expected); i++)
+                ck_assert_msg(w.buf[i] == expected[i], "byte %zu is 0x%02x, pinned 0x%02x", i,
+                              w.buf[i], expected[i]);
         state_writer__release(&w);
 }
 END_TEST
@@ -136,13 +185,15 @@ START_TEST(records_follow_one_another)
 }
 END_TEST
 
-Suite *make_device_state_suite(void)
+Suite *make_state_record_suite(void)
 {
-        Suite *s = suite_create("device_state");
+        Suite *s = suite_create("state_record");
         TCase *tc = tcase_create("records");
         tcase_add_test(tc, round_trip_every_type);
         tcase_add_test(tc, wrong_tag_and_version);
         tcase_add_test(tc, corruption_and_truncation);
+        tcase_add_test(tc, a_damaged_length_is_corruption_before_the_body_arrives);
+        tcase_add_test(tc, header_layout_is_pinned);
         tcase_add_test(tc, short_reads_and_leftovers);
         tcase_add_test(tc, bool_must_be_zero_or_one);
         tcase_add_test(tc, records_follow_one_another);

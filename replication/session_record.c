@@ -1,0 +1,261 @@
+#include "session_record.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vmm/machine.h"
+#include "../vmm/machine_control.h"
+
+static void fail(struct recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct recorder *r, const char *fmt, ...)
+{
+        if (r->failed)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->failure, sizeof(r->failure), fmt, ap);
+        va_end(ap);
+        r->failed = true;
+}
+
+static void note_writer_failure(struct recorder *r)
+{
+        char why[256];
+        if (log_writer__error(r->writer, why, sizeof(why)))
+                fail(r, "%s", why);
+}
+
+static void append(struct recorder *r, struct log_entry *e)
+{
+        if (r->failed)
+                return;
+        e->seq = r->seq + 1;
+        e->position = r->base.m->position;
+        r->scratch.length = 0;
+        int rc = log_entry__encode(e, &r->scratch);
+        if (rc) {
+                fail(r, "encoding a %s record: %s", log_kind__tag(e->kind), strerror(-rc));
+                return;
+        }
+        if (log_writer__append(r->writer, r->scratch.buf, r->scratch.length, e->seq)) {
+                note_writer_failure(r);
+                return;
+        }
+        r->seq = e->seq;
+}
+
+static uint64_t recorded_monotonic(struct environment *env)
+{
+        struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
+        r->last_time = environment__monotonic_ns(r->host);
+        append(r, &(struct log_entry){ .kind = LOG_TIME, .value = r->last_time });
+        return r->last_time;
+}
+
+static int64_t recorded_realtime(struct environment *env)
+{
+        struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
+        r->last_wall = environment__realtime_ns(r->host);
+        append(r, &(struct log_entry){ .kind = LOG_WALL, .value = (uint64_t)r->last_wall });
+        return r->last_wall;
+}
+
+static void recorded_wait_until(struct environment *env, uint64_t deadline_ns)
+{
+        struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
+        environment__wait_until(r->host, deadline_ns);
+}
+
+/* The console: every byte is held until the records before it are safe;
+ * a checkpoint epoch also carries its epoch's bytes, since a replay prints
+ * them instead of executing the epoch. A line's end asks for the log to be
+ * written now rather than at the writer's next idle flush. */
+static void hold_output(void *context, const uint8_t *bytes, size_t n)
+{
+        struct recorder *r = context;
+        state_writer__bytes(&r->epoch_output, bytes, n);
+        if (r->epoch_output.failed || output_commit__hold(r->output, bytes, n, r->seq))
+                fail(r, "out of memory holding %zu bytes of console output", n);
+        if (memchr(bytes, '\n', n))
+                log_writer__flush(r->writer);
+}
+
+static void begin_epoch(struct recorder *r, uint64_t now_ns)
+{
+        r->in_epoch = true;
+        r->epoch_start = r->base.m->position;
+        r->epoch_deadline_ns = now_ns + r->opts.epoch_ns;
+}
+
+static void close_epoch(struct recorder *r)
+{
+        r->in_epoch = false;
+        r->base.counters.epochs++;
+        r->epoch_output.length = 0;
+        if (output_commit__produced(r->output) > output_commit__released(r->output))
+                log_writer__flush(r->writer);
+}
+
+/* Whether the epoch ending now (numbered from 1) carries a memory hash. */
+static bool verifies_memory(const struct recorder *r)
+{
+        return r->opts.verify_every && (r->base.counters.epochs + 1) % r->opts.verify_every == 0;
+}
+
+static void end_epoch(struct recorder *r, enum epoch_cause cause, uint8_t vector)
+{
+        struct log_entry e = { .kind = LOG_EPOCH_END, .cause = (uint8_t)cause, .vector = vector,
+                               .digest = machine__state_digest(r->base.m) };
+        if (verifies_memory(r)) {
+                int rc = r->base.control->memory_hash(r->base.m, &e.memory_hash);
+                if (rc)
+                        fail(r, "hashing guest memory: %s", strerror(-rc));
+                e.has_memory_hash = true;
+                r->base.counters.memory_hashes++;
+        }
+        append(r, &e);
+        close_epoch(r);
+}
+
+/* Since when an interrupt has waited, or will wait: UINT64_MAX if none. */
+static uint64_t interrupt_due_ns(const struct recorder *r)
+{
+        if (pic8259__interrupt_pending(&r->base.m->pic))
+                return r->base.pending_since_ns;
+        return pit8254__next_deadline_ns(&r->base.m->pit);
+}
+
+static uint64_t stall_deadline_ns(const struct recorder *r)
+{
+        uint64_t due = interrupt_due_ns(r);
+        return due > UINT64_MAX - r->opts.max_stall_ns ? UINT64_MAX : due + r->opts.max_stall_ns;
+}
+
+static void finish_answer(struct recorder *r, struct session_answer *a)
+{
+        if (r->failed)
+                session__stop(a, RUN_LOG_FAILED, "%s", r->failure);
+        a->wakeup_ns = stall_deadline_ns(r);
+}
+
+/* Where a replay stands at the same point: the clock read, the interrupt
+ * delivered or not, the epoch ended or not. */
+static void shared_point(struct recorder *r, struct session_answer *a)
+{
+        uint64_t now = session__host_ns();
+        if (session__advance_and_deliver(&r->base, now, a))
+                end_epoch(r, EPOCH_INTERRUPT, (uint8_t)a->inject_vector);
+        else if (r->in_epoch && now >= r->epoch_deadline_ns)
+                end_epoch(r, EPOCH_TIMER, 0);
+        if (!r->in_epoch)
+                begin_epoch(r, now);
+        finish_answer(r, a);
+}
+
+static void record_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
+{
+        struct recorder *r = (struct recorder *)s;
+        uint32_t status;
+        if (!r->failed && session__guest_exited(s, &status)) {
+                append(r, &(struct log_entry){ .kind = LOG_GUEST_END, .value = status,
+                                               .epochs = s->counters.epochs });
+                a->stop = true;
+                a->outcome = RUN_GUEST_EXITED;
+                a->guest_status = status;
+                finish_answer(r, a);
+                return;
+        }
+        if (halted && !session__halt(s, a))
+                return;
+        shared_point(r, a);
+}
+
+/* The guest kept an interrupt waiting too long without a deterministic
+ * exit: the epoch ends here, in a checkpoint a replay applies instead. */
+static void take_checkpoint(struct recorder *r)
+{
+        struct session *s = &r->base;
+        uint64_t start = session__host_ns();
+        struct checkpoint_capture c = { 0 };
+        struct log_entry e = { .kind = LOG_CHECKPOINT, .start_position = r->epoch_start };
+        int rc = s->control->capture(s->m, &c);
+        if (!rc)
+                rc = s->control->memory_hash(s->m, &e.memory_hash);
+        if (rc) {
+                fail(r, "checkpoint at position %llu: %s", (unsigned long long)s->m->position,
+                     strerror(-rc));
+                free(c.state);
+                return;
+        }
+        e.state = (struct log_bytes){ c.state, c.length };
+        e.output = (struct log_bytes){ r->epoch_output.buf, r->epoch_output.length };
+        append(r, &e);
+        free(c.state);
+        s->counters.checkpoints++;
+        s->counters.checkpoint_pages += c.pages;
+        s->counters.checkpoint_bytes += c.length;
+        s->counters.memory_hashes++;
+        close_epoch(r);
+        uint64_t now = session__host_ns();
+        s->counters.checkpoint_ns += now - start;
+        /* A guest with interrupts masked stalls again only after another
+         * full bound, not at once. */
+        if (s->pending_since_ns != UINT64_MAX)
+                s->pending_since_ns = now;
+}
+
+static void record_at_kick(struct session *s, struct session_answer *a)
+{
+        struct recorder *r = (struct recorder *)s;
+        note_writer_failure(r);
+        if (r->failed || session__host_ns() < stall_deadline_ns(r)) {
+                finish_answer(r, a);
+                return;
+        }
+        take_checkpoint(r);
+        shared_point(r, a);
+}
+
+static const struct session_ops record_ops = {
+        .at_deterministic_exit = record_at_deterministic_exit,
+        .at_kick = record_at_kick,
+};
+
+int recorder__init(struct recorder *r, struct machine *m, const struct machine_control *control,
+                   struct environment *host, const struct recorder_options *opts,
+                   struct log_writer *writer, struct output_commit *output,
+                   struct log_entry *start)
+{
+        memset(r, 0, sizeof(*r));
+        r->env = (struct environment){ .monotonic_ns = recorded_monotonic,
+                                       .realtime_ns = recorded_realtime,
+                                       .wait_until = recorded_wait_until };
+        r->host = host;
+        r->opts = *opts;
+        r->writer = writer;
+        r->output = output;
+        state_writer__init(&r->scratch);
+        state_writer__init(&r->epoch_output);
+        session__init(&r->base, &record_ops, m, control, &r->env);
+        int rc = control->track_dirty_pages(m);
+        if (rc)
+                return rc;
+        append(r, start);
+        if (r->failed)
+                return -EIO;
+        m->console.divert = hold_output;
+        m->console.divert_context = r;
+        return 0;
+}
+
+void recorder__release(struct recorder *r)
+{
+        r->base.m->console.divert = NULL;
+        state_writer__release(&r->scratch);
+        state_writer__release(&r->epoch_output);
+}

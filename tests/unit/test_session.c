@@ -1,0 +1,395 @@
+/* The replication session without KVM: a scripted "guest" (port accesses
+ * at fixed positions, a clock the test moves) is recorded through the
+ * recording role into memory, then replayed through the replaying role on
+ * a fresh machine, which must make the same decisions at the same
+ * positions; a different run is caught as a divergence. The parts that
+ * need KVM (checkpoints, dirty pages) are stood in for by fakes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../replication/session_record.h"
+#include "../../replication/session_replay.h"
+#include "../../vmm/device_states.h"
+#include "../../vmm/machine_control.h"
+#include "fake_environment.h"
+#include "memory_sink.h"
+#include "suites.h"
+
+#define RAM_SIZE (4ull << 20)
+#define STEPS 400
+#define STEP_NS 300000ull        /* guest time between two exits */
+#define STALL_AT 150             /* the guest computes without exits here */
+#define EXIT_AT 380
+
+static struct fake_environment host;
+static char err[512];
+
+/* Checkpoints of the fakes: devices and position only. */
+static int fake_capture(struct machine *m, struct checkpoint_capture *c)
+{
+        struct state_writer w;
+        state_writer__init(&w);
+        state_writer__u64(&w, m->position);
+        ck_assert_int_eq(device_states__save(m, &w), 0);
+        c->state = w.buf;
+        c->length = w.length;
+        c->pages = 0;
+        return 0;
+}
+
+static int fake_apply(struct machine *m, const uint8_t *state, size_t length, char *why, size_t size)
+{
+        (void)why;
+        (void)size;
+        struct state_reader r;
+        state_reader__init(&r, state + 8, length - 8);
+        return device_states__load(m, &r);
+}
+
+static int no_tracking(struct machine *m)
+{
+        (void)m;
+        return 0;
+}
+
+static const struct machine_control fake_control = {
+        .capture = fake_capture,
+        .apply = fake_apply,
+        .memory_hash = memory_hash__compute, /* without KVM: the VMM's own marks */
+        .track_dirty_pages = no_tracking,
+};
+
+static void discard(void *context, const uint8_t *bytes, size_t n)
+{
+        (void)context;
+        (void)bytes;
+        (void)n;
+}
+
+static struct machine *new_machine(void)
+{
+        struct machine *m = malloc(sizeof(*m));
+        ck_assert_int_eq(machine__create(m, RAM_SIZE, &host.env, -1, "test", err, sizeof(err)), 0);
+        m->vm.run = calloc(1, sizeof(struct kvm_run));
+        m->vm.run->if_flag = 1;
+        m->vm.run->ready_for_interrupt_injection = 1;
+        m->console.divert = discard; /* a replay's output; a recorder diverts its own */
+        return m;
+}
+
+static void free_machine(struct machine *m)
+{
+        free(m->vm.run);
+        m->vm.run = NULL;
+        machine__destroy(m);
+        free(m);
+}
+
+static void out(struct machine *m, uint16_t port, uint32_t value, uint32_t size)
+{
+        ck_assert_int_eq(io_bus__access(&m->pio, port, (uint8_t *)&value, size, true), 0);
+}
+
+static uint8_t in(struct machine *m, uint16_t port)
+{
+        uint8_t v = 0;
+        ck_assert_int_eq(io_bus__access(&m->pio, port, &v, 1, false), 0);
+        return v;
+}
+
+/* The guest's instruction at exit number `step`: initialise the PIC
+ * (auto-EOI) and the PIT (2 ms periods), read the PIT's count now and
+ * then, print a line, exit. `extra_read` adds one clock read the recorded
+ * run did not make. */
+static void guest_step(struct machine *m, unsigned step, unsigned extra_read)
+{
+        static const struct { uint16_t port; uint8_t value; } init[] = {
+                { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 }, { 0x21, 0x03 }, { 0x21, 0xfe },
+                { 0xa0, 0x11 }, { 0xa1, 0x28 }, { 0xa1, 0x02 }, { 0xa1, 0x01 }, { 0xa1, 0xff },
+                { 0x43, 0x34 }, { 0x40, 0x4a }, { 0x40, 0x09 }, /* 2378 counts: 2 ms */
+        };
+        static const char line[] = "hello\n";
+        if (step < sizeof(init) / sizeof(init[0]))
+                out(m, init[step].port, init[step].value, 1);
+        else if (step >= 200 && step < 200 + sizeof(line) - 1)
+                out(m, 0x3f8, (uint8_t)line[step - 200], 1);
+        else if (step == EXIT_AT)
+                out(m, 0xf4, 7, 4);
+        else if (step % 9 == 0 || step == extra_read)
+                out(m, 0x43, 0x00, 1); /* latch, then read both bytes */
+        else if (step % 9 <= 2)
+                in(m, 0x40);
+        else
+                in(m, 0x21); /* an exit that reads nothing of the outside */
+}
+
+#define NOT_EXECUTED (-2)
+
+struct decisions {
+        int vector[STEPS + 1];   /* what was injected after each exit */
+        struct session_answer last;
+        unsigned stopped_at;
+};
+
+/* Drives a session the way the vCPU loop does: one call per exit, a kick
+ * in the compute stretch at STALL_AT. Exit number `step` is the guest's
+ * instruction at position step + 1, so a replay that applies a checkpoint
+ * (and jumps to its position) goes on with the instruction after it. */
+static void run_guest(struct session *s, struct machine *m, struct decisions *d, unsigned extra_read,
+                      bool replaying)
+{
+        for (unsigned i = 0; i <= STEPS; i++)
+                d->vector[i] = NOT_EXECUTED;
+        d->stopped_at = STEPS;
+        struct session_answer a;
+        session__at_deterministic_exit(s, false, &a); /* the boot */
+        while (m->position < STEPS && !a.stop) {
+                unsigned step = (unsigned)m->position;
+                if (step == STALL_AT) {
+                        /* 30 ms of computing: the recorder is kicked and
+                         * checkpoints; the replay applied that checkpoint
+                         * at the point before. */
+                        host.monotonic_ns += 30000000;
+                        if (!replaying)
+                                session__at_kick(s, &a);
+                        if (a.stop)
+                                break;
+                }
+                m->position++;
+                host.monotonic_ns += STEP_NS;
+                guest_step(m, step, extra_read);
+                session__at_deterministic_exit(s, false, &a);
+                d->vector[step] = a.inject_vector;
+                if (a.stop)
+                        d->stopped_at = step;
+        }
+        d->last = a;
+}
+
+struct recorded {
+        struct memory_sink sink;
+        struct decisions decisions;
+        char printed[64];
+        size_t printed_length;
+        uint64_t checkpoints, epochs;
+};
+
+static void printed(void *context, const uint8_t *bytes, size_t n)
+{
+        struct recorded *r = context;
+        memcpy(r->printed + r->printed_length, bytes, n);
+        r->printed_length += n;
+}
+
+static void release(void *context, uint64_t safe)
+{
+        output_commit__safe(context, safe);
+}
+
+static void record(struct recorded *rec)
+{
+        static const uint8_t image[] = "not an image: the test loads nothing";
+        fake_environment__init(&host);
+        host.monotonic_ns = 1000000000;
+        struct machine *m = new_machine();
+        memory_sink__init(&rec->sink, 1 << 20);
+        struct log_writer writer = { .on_progress = release };
+        struct output_commit output;
+        ck_assert_int_eq(output_commit__start(&output, printed, rec, 0), 0);
+        writer.progress_context = &output;
+        ck_assert_int_eq(log_writer__start(&writer, &rec->sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
+        struct recorder r;
+        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000,
+                                         .verify_every = 3 };
+        struct log_entry boot = { .kind = LOG_BOOT, .ram_size = RAM_SIZE,
+                                  .image = { image, sizeof(image) } };
+        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
+                                        &boot), 0);
+        run_guest(&r.base, m, &rec->decisions, UINT32_MAX, false);
+        rec->checkpoints = r.base.counters.checkpoints;
+        rec->epochs = r.base.counters.epochs;
+        ck_assert_int_eq(log_writer__close(&writer), 0);
+        output_commit__close(&output, true);
+        recorder__release(&r);
+        free_machine(m);
+}
+
+struct memory_source {
+        struct replay_source source;
+        const uint8_t *bytes;
+        size_t length, fed;
+};
+
+static long feed_more(struct replay_source *src, struct log_reader *rd)
+{
+        struct memory_source *ms = (struct memory_source *)src;
+        size_t n = ms->length - ms->fed < 100 ? ms->length - ms->fed : 100;
+        ck_assert_int_eq(log_reader__feed(rd, ms->bytes + ms->fed, n), 0);
+        ms->fed += n;
+        return (long)n;
+}
+
+/* Replays the recorded log on a fresh machine; returns its decisions. */
+static void replay(const uint8_t *log, size_t length, struct decisions *d, unsigned extra_read,
+                   uint64_t *checkpoints)
+{
+        fake_environment__init(&host);
+        host.monotonic_ns = 777; /* the replay must never read it */
+        struct machine *m = new_machine();
+        struct memory_source ms = { .source = { .more = feed_more, .name = "memory" },
+                                    .bytes = log, .length = length };
+        struct log_reader reader;
+        log_reader__init(&reader, 1 << 20);
+        struct log_entry first;
+        while (log_reader__next(&reader, &first) == LOG_READ_NEED_MORE)
+                ck_assert_int_gt(feed_more(&ms.source, &reader), 0);
+        ck_assert_int_eq(first.kind, LOG_BOOT);
+        struct replayer p;
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &reader, &ms.source), 0);
+        run_guest(&p.base, m, d, extra_read, true);
+        if (checkpoints)
+                *checkpoints = p.base.counters.checkpoints;
+        replayer__release(&p);
+        log_reader__release(&reader);
+        free_machine(m);
+}
+
+static struct recorded *rec;
+
+static void setup(void)
+{
+        rec = calloc(1, sizeof(*rec));
+        record(rec);
+}
+
+static void teardown(void)
+{
+        memory_sink__release(&rec->sink);
+        free(rec);
+}
+
+START_TEST(the_recording_runs_to_the_guests_exit)
+{
+        struct decisions *d = &rec->decisions;
+        ck_assert(d->last.stop);
+        ck_assert_int_eq(d->last.outcome, RUN_GUEST_EXITED);
+        ck_assert_uint_eq(d->last.guest_status, 7);
+        ck_assert_uint_eq(d->stopped_at, EXIT_AT);
+        unsigned interrupts = 0;
+        for (unsigned i = 0; i < STEPS; i++)
+                interrupts += d->vector[i] >= 0;
+        /* 2 ms periods over about 110 ms of guest time. */
+        ck_assert_uint_ge(interrupts, 40);
+        ck_assert_uint_eq(rec->checkpoints, 1);
+        ck_assert_uint_gt(rec->epochs, interrupts);  /* timer epochs too */
+        ck_assert_uint_eq(rec->printed_length, 6);
+        ck_assert_mem_eq(rec->printed, "hello\n", 6);
+}
+END_TEST
+
+START_TEST(a_replay_makes_the_same_decisions_at_the_same_positions)
+{
+        struct decisions d;
+        uint64_t checkpoints;
+        replay(rec->sink.bytes, rec->sink.length, &d, UINT32_MAX, &checkpoints);
+        ck_assert_msg(d.last.outcome == RUN_GUEST_EXITED, "%s", d.last.message);
+        ck_assert_uint_eq(d.last.guest_status, 7);
+        ck_assert_uint_eq(d.stopped_at, EXIT_AT);
+        unsigned skipped = 0;
+        for (unsigned i = 0; i < STEPS; i++) {
+                int got = d.vector[i], want = rec->decisions.vector[i];
+                /* Exits inside the checkpoint epoch are not executed, and
+                 * nothing was injected there (an injection ends an epoch). */
+                if (got == NOT_EXECUTED && want == -1 && i < STALL_AT) {
+                        skipped++;
+                        continue;
+                }
+                ck_assert_msg(got == want, "exit %u: the replay injects %d, the recording injected %d",
+                              i, got, want);
+        }
+        ck_assert_uint_eq(checkpoints, 1);
+        ck_assert_uint_gt(skipped, 0);
+}
+END_TEST
+
+START_TEST(a_run_that_reads_the_clock_elsewhere_diverges)
+{
+        struct decisions d;
+        replay(rec->sink.bytes, rec->sink.length, &d, 250, NULL);
+        ck_assert_int_eq(d.last.outcome, RUN_DIVERGED);
+        ck_assert_msg(strstr(d.last.message, "the run needs TIME here"), "%s", d.last.message);
+        ck_assert_uint_le(d.stopped_at, 252);
+}
+END_TEST
+
+/* The log cut at each record boundary of its second half: the replay
+ * stops with "log ended" at the last position the records cover, and
+ * never decides anything the full replay would not. */
+START_TEST(a_log_cut_short_ends_where_its_records_end)
+{
+        struct decisions full, cut;
+        replay(rec->sink.bytes, rec->sink.length, &full, UINT32_MAX, NULL);
+        for (size_t length = rec->sink.length / 2; length < rec->sink.length - 100; length += 97) {
+                replay(rec->sink.bytes, length, &cut, UINT32_MAX, NULL);
+                ck_assert_msg(cut.last.outcome == RUN_LOG_ENDED, "cut at %zu: outcome %d: %s", length,
+                              cut.last.outcome, cut.last.message);
+                for (unsigned i = 0; i < cut.stopped_at; i++)
+                        ck_assert_int_eq(cut.vector[i], full.vector[i]);
+                ck_assert_uint_lt(cut.stopped_at, full.stopped_at);
+        }
+}
+END_TEST
+
+START_TEST(a_corrupt_record_stops_the_replay_as_corruption)
+{
+        rec->sink.bytes[rec->sink.length - 200] ^= 0x40;
+        struct decisions d;
+        replay(rec->sink.bytes, rec->sink.length, &d, UINT32_MAX, NULL);
+        ck_assert_int_eq(d.last.outcome, RUN_LOG_CORRUPT);
+        ck_assert_msg(strstr(d.last.message, "corrupt"), "%s", d.last.message);
+}
+END_TEST
+
+/* A byte of guest memory changed during the replay, where the guest
+ * never looks: the memory hash (every 3 epochs here) catches it. */
+START_TEST(a_changed_byte_of_memory_is_caught)
+{
+        fake_environment__init(&host);
+        struct machine *m = new_machine();
+        struct memory_source ms = { .source = { .more = feed_more, .name = "memory" },
+                                    .bytes = rec->sink.bytes, .length = rec->sink.length };
+        struct log_reader reader;
+        log_reader__init(&reader, 1 << 20);
+        struct log_entry first;
+        while (log_reader__next(&reader, &first) == LOG_READ_NEED_MORE)
+                feed_more(&ms.source, &reader);
+        struct replayer p;
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &reader, &ms.source), 0);
+        p.flip_at_position = 100;
+        p.flip_address = 0x300000;
+        struct decisions d;
+        run_guest(&p.base, m, &d, UINT32_MAX, true);
+        ck_assert_int_eq(d.last.outcome, RUN_DIVERGED);
+        ck_assert_msg(strstr(d.last.message, "guest memory hash"), "%s", d.last.message);
+        ck_assert_uint_lt(d.stopped_at, 100 + 3 * 8); /* three epochs, each under 8 exits */
+        replayer__release(&p);
+        log_reader__release(&reader);
+        free_machine(m);
+}
+END_TEST
+
+Suite *make_session_suite(void)
+{
+        Suite *s = suite_create("session");
+        TCase *tc = tcase_create("record and replay");
+        tcase_set_timeout(tc, 60);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, the_recording_runs_to_the_guests_exit);
+        tcase_add_test(tc, a_replay_makes_the_same_decisions_at_the_same_positions);
+        tcase_add_test(tc, a_run_that_reads_the_clock_elsewhere_diverges);
+        tcase_add_test(tc, a_log_cut_short_ends_where_its_records_end);
+        tcase_add_test(tc, a_corrupt_record_stops_the_replay_as_corruption);
+        tcase_add_test(tc, a_changed_byte_of_memory_is_caught);
+        suite_add_tcase(s, tc);
+        return s;
+}
