@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 #include "pit8254.h"
 
 #define NMI_SC_GATE2 0x01

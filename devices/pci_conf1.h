@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device_state.h"
+#include "../replication/state_record.h"
 
 #define PCI_CONF1_PORTS 8 /* 0xcf8 address, 0xcfc data */
 

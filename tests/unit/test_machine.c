@@ -5,15 +5,15 @@
 #include "fake_environment.h"
 #include "suites.h"
 
-static struct fake_environment clock;
+static struct fake_environment fake_clock;
 static struct machine m;
 
 static void setup(void)
 {
-        fake_environment__init(&clock);
+        fake_environment__init(&fake_clock);
         char err[256];
         m = MACHINE_UNCREATED;
-        ck_assert_msg(machine__create(&m, 4u << 20, &clock.env, -1, "test", err, sizeof(err)) == 0,
+        ck_assert_msg(machine__create(&m, 4u << 20, &fake_clock.env, -1, "test", err, sizeof(err)) == 0,
                       "%s", err);
 }
 

@@ -5,15 +5,15 @@
 
 STATE_OPS(struct nmi_sc, nmi_sc);
 
-static struct fake_environment clock;
+static struct fake_environment fake_clock;
 static struct pit8254 pit;
 static struct nmi_sc dev;
 
 static void setup(void)
 {
-        fake_environment__init(&clock);
-        clock.monotonic_ns = 5000000000ull;
-        pit8254__init(&pit, &clock.env, (struct irq_line){ 0 });
+        fake_environment__init(&fake_clock);
+        fake_clock.monotonic_ns = 5000000000ull;
+        pit8254__init(&pit, &fake_clock.env, (struct irq_line){ 0 });
         nmi_sc__init(&dev, &pit);
 }
 
@@ -69,13 +69,13 @@ START_TEST(linux_pit_calibration_sees_out2_after_the_count)
         out_pit(0x43, 0xb0);
         out_pit(0x42, 11932 & 0xff);
         out_pit(0x42, 11932 >> 8);
-        uint64_t start = clock.monotonic_ns;
+        uint64_t start = fake_clock.monotonic_ns;
         unsigned polls = 0;
         while (!(in61() & NMI_SC_OUT2) && polls < 100000) {
-                clock.monotonic_ns += 1000; /* one exit every microsecond */
+                fake_clock.monotonic_ns += 1000; /* one exit every microsecond */
                 polls++;
         }
-        uint64_t waited = clock.monotonic_ns - start;
+        uint64_t waited = fake_clock.monotonic_ns - start;
         uint64_t count_ns = 11932ull * 1000000000 / PIT_FREQUENCY_HZ; /* 10.00015 ms */
         ck_assert_msg(waited >= count_ns && waited < count_ns + 1000, "OUT2 rose after %llu ns",
                       (unsigned long long)waited);

@@ -336,11 +336,11 @@ START_TEST(paused_state_round_trip_and_damage)
         advance_ns(clocks_ns(250));
         pit8254__set_gate(&pit, 2, false);
         struct pit8254 fresh, victim;
-        pit8254__init(&fresh, &clock.env, pit.irq0);
+        pit8254__init(&fresh, &fake_clock.env, pit.irq0);
         check_state_round_trip(&pit8254_state_ops, &pit, &fresh);
         ck_assert(fresh.channel[2].paused);
         ck_assert_uint_eq(fresh.channel[2].paused_ticks, 250);
-        pit8254__init(&victim, &clock.env, pit.irq0);
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
         check_state_rejects_damage(&pit8254_state_ops, &pit, &victim);
 }
 END_TEST
@@ -356,7 +356,7 @@ START_TEST(load_rejects_pause_with_gate_high)
         struct state_reader r;
         state_reader__init(&r, w.buf, w.length);
         struct pit8254 victim;
-        pit8254__init(&victim, &clock.env, pit.irq0);
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
         ck_assert_int_ne(pit8254__load(&victim, &r), 0);
         ck_assert_str_eq(r.error, "PIT channel 2 paused without a count or with its gate high");
         state_writer__release(&w);
