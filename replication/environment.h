@@ -18,6 +18,9 @@ struct environment {
          * live environment sleeps, a replayed one has nothing to wait for
          * (the log says what time it became). */
         void (*wait_until)(struct environment *env, uint64_t deadline_ns);
+        /* The host's CLOCK_MONOTONIC when monotonic_ns will read t, for
+         * the VMM's own timers (NULL: the same clock). */
+        uint64_t (*host_ns_of)(struct environment *env, uint64_t t);
 };
 
 static inline uint64_t environment__monotonic_ns(struct environment *env)
@@ -33,6 +36,13 @@ static inline int64_t environment__realtime_ns(struct environment *env)
 static inline void environment__wait_until(struct environment *env, uint64_t deadline_ns)
 {
         env->wait_until(env, deadline_ns);
+}
+
+static inline uint64_t environment__host_ns_of(struct environment *env, uint64_t t)
+{
+        if (t == UINT64_MAX || !env->host_ns_of)
+                return t;
+        return env->host_ns_of(env, t);
 }
 
 /* The host's clocks, unrecorded: for `ftvmm run`. */

@@ -64,12 +64,19 @@ static void continued_wait_until(struct environment *env, uint64_t deadline_ns)
         sleep_until((uint64_t)((int64_t)deadline_ns - c->monotonic_offset_ns));
 }
 
+static uint64_t continued_host_ns_of(struct environment *env, uint64_t t)
+{
+        struct environment_continued *c = (struct environment_continued *)env;
+        return (uint64_t)((int64_t)t - c->monotonic_offset_ns);
+}
+
 void environment_continued__init(struct environment_continued *c,
                                  uint64_t last_monotonic_ns, int64_t last_realtime_ns)
 {
         c->env = (struct environment){ .monotonic_ns = continued_monotonic_ns,
                                        .realtime_ns = continued_realtime_ns,
-                                       .wait_until = continued_wait_until };
+                                       .wait_until = continued_wait_until,
+                                       .host_ns_of = continued_host_ns_of };
         int64_t mono = (int64_t)clock_ns(CLOCK_MONOTONIC);
         int64_t real = (int64_t)clock_ns(CLOCK_REALTIME);
         /* Monotonic clocks of two hosts have unrelated origins: continue

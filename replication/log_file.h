@@ -9,6 +9,7 @@
 
 #include "log_reader.h"
 #include "log_writer.h"
+#include "session_replay.h"
 
 struct log_file_sink {
         struct log_sink sink; /* first: the writer is given &file->sink */
@@ -21,17 +22,18 @@ struct log_file_sink {
 int log_file_sink__open(struct log_file_sink *f, const char *path);
 void log_file_sink__close(struct log_file_sink *f);
 
+/* A log file read as a replay source, a chunk at a time. */
 struct log_file_source {
+        struct replay_source source; /* first: the replayer is given &f->source */
         int fd;
         const char *path;
-        bool at_end;
+        struct log_reader reader;
+        uint64_t records;
+        int error;               /* -errno of a failed read */
 };
 
-/* Returns 0 or -errno. */
-int log_file_source__open(struct log_file_source *f, const char *path);
-/* Feeds the next chunk into rd. Returns the bytes read (0 at the end of the
- * file: f->at_end) or -errno. */
-long log_file_source__read(struct log_file_source *f, struct log_reader *rd);
+/* max_record: the largest record accepted. Returns 0 or -errno. */
+int log_file_source__open(struct log_file_source *f, const char *path, size_t max_record);
 void log_file_source__close(struct log_file_source *f);
 
 #endif

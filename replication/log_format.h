@@ -5,7 +5,8 @@
  * A log is the magic "FTVMLOG\0", a little-endian u32 LOG_FORMAT_VERSION,
  * then state records (state_record.h: tag, version, length, header CRC,
  * payload, CRC). Every log record's payload begins with
- *   seq:u64       1 for the first record, then +1 with no gap
+ *   seq:u64       +1 from one record to the next, with no gap (a file's
+ *                 log starts at 1; a backup's stream at its MSTA's)
  *   position:u64  deterministic exits since boot where it was taken
  * and continues by tag:
  *   "BOOT" description, ram_size:u64, cmdline (u32 length, bytes),

@@ -104,6 +104,18 @@ void log_queue__pop(struct log_queue *q)
                 drop_front(q);
 }
 
+bool log_queue__take(struct log_queue *q, struct log_entry *e, void **blob)
+{
+        if (!q->count)
+                return false;
+        *e = q->entries[q->head];
+        *blob = q->blobs[q->head];
+        q->blobs[q->head] = NULL;
+        q->head++;
+        q->count--;
+        return true;
+}
+
 void log_queue__drop_all_but_last(struct log_queue *q)
 {
         while (q->count > 1)

@@ -116,6 +116,10 @@ static enum log_read read_header(struct log_reader *rd)
 static enum log_read check_order(struct log_reader *rd, const struct log_entry *e)
 {
         const char *tag = log_kind__tag(e->kind);
+        /* A backup that joins a running primary starts from its machine
+         * state, in the middle of the primary's numbering. */
+        if (rd->order == LOG_ORDER_START && e->seq)
+                rd->next_seq = e->seq;
         if (e->seq != rd->next_seq)
                 return corrupt(rd, "%s record has sequence number %llu, expected %llu",
                                tag, (unsigned long long)e->seq, (unsigned long long)rd->next_seq);

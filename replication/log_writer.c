@@ -59,8 +59,9 @@ static int carry(struct log_writer *w, struct state_writer *batch, uint64_t last
                         w->safe = last;
                 pthread_cond_broadcast(&w->progress);
         }
+        bool sync = w->safety == LOG_SAFE_WHEN_SYNCED;
         pthread_mutex_unlock(&w->lock);
-        if (rc || w->safety != LOG_SAFE_WHEN_SYNCED)
+        if (rc || !sync)
                 return rc;
         /* Group commit: everything written so far, one fdatasync. */
         rc = w->sink->sync(w->sink);
@@ -175,6 +176,21 @@ int log_writer__wait_safe(struct log_writer *w, uint64_t seq)
         return rc;
 }
 
+void log_writer__set_safety(struct log_writer *w, enum log_safety safety)
+{
+        pthread_mutex_lock(&w->lock);
+        w->safety = safety;
+        bool moved = safety == LOG_SAFE_WHEN_WRITTEN && w->written > w->safe;
+        if (moved) {
+                w->safe = w->written;
+                pthread_cond_broadcast(&w->progress);
+        }
+        uint64_t safe = w->safe;
+        pthread_mutex_unlock(&w->lock);
+        if (moved && w->on_progress)
+                w->on_progress(w->progress_context, safe);
+}
+
 void log_writer__acknowledge(struct log_writer *w, uint64_t seq)
 {
         pthread_mutex_lock(&w->lock);
@@ -202,6 +218,14 @@ uint64_t log_writer__written(struct log_writer *w)
         uint64_t written = w->written;
         pthread_mutex_unlock(&w->lock);
         return written;
+}
+
+struct log_writer_stats log_writer__stats(struct log_writer *w)
+{
+        pthread_mutex_lock(&w->lock);
+        struct log_writer_stats stats = w->stats;
+        pthread_mutex_unlock(&w->lock);
+        return stats;
 }
 
 int log_writer__error(struct log_writer *w, char *text, size_t size)

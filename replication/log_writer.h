@@ -79,10 +79,15 @@ void log_writer__flush(struct log_writer *w);
 /* Blocks until the log is safe up to seq, or the writer failed (returns
  * its error). */
 int log_writer__wait_safe(struct log_writer *w, uint64_t seq);
+/* Changes what safe means from now on. To LOG_SAFE_WHEN_WRITTEN (a
+ * primary alone, having won the arbiter): everything written is safe at
+ * once. */
+void log_writer__set_safety(struct log_writer *w, enum log_safety safety);
 /* For LOG_SAFE_WHEN_ACKED: the backup holds every record up to seq. */
 void log_writer__acknowledge(struct log_writer *w, uint64_t seq);
 uint64_t log_writer__safe(struct log_writer *w);
 uint64_t log_writer__written(struct log_writer *w);
+struct log_writer_stats log_writer__stats(struct log_writer *w);
 /* 0, or the error that stopped the writer (message in *text, if given). */
 int log_writer__error(struct log_writer *w, char *text, size_t size);
 /* Writes and syncs what remains, stops the thread. Returns 0 or the error. */

@@ -37,6 +37,16 @@ static void account_latency(struct output_commit *oc, size_t chunks, uint64_t no
         oc->chunk_count -= chunks;
 }
 
+static bool gate_open(struct output_commit *oc)
+{
+        if (!oc->gate)
+                return true;
+        pthread_mutex_unlock(&oc->lock);
+        bool open = oc->gate(oc->hook_context);
+        pthread_mutex_lock(&oc->lock);
+        return open;
+}
+
 /* Emits without the lock, from a private copy, so the vCPU thread can hold
  * more meanwhile. */
 static void emit_released(struct output_commit *oc)
@@ -45,6 +55,12 @@ static void emit_released(struct output_commit *oc)
         size_t chunks = releasable(oc, &until);
         if (!chunks)
                 return;
+        if (!gate_open(oc)) {
+                if (oc->closing)
+                        oc->discard = true; /* fenced for good: nothing more leaves */
+                return;
+        }
+        chunks = releasable(oc, &until);
         size_t n = (size_t)(until - oc->released);
         uint8_t *copy = malloc(n ? n : 1);
         if (copy && n)
@@ -52,10 +68,13 @@ static void emit_released(struct output_commit *oc)
         account_latency(oc, chunks, monotonic_ns());
         oc->released = until;
         oc->stats.released = until;
+        bool discard = oc->discard;
         pthread_mutex_unlock(&oc->lock);
-        if (copy && !oc->discard)
+        if (copy && !discard)
                 oc->emit(oc->emit_context, copy, n);
         free(copy);
+        if (!discard && oc->released_hook)
+                oc->released_hook(oc->hook_context, until);
         pthread_mutex_lock(&oc->lock);
 }
 
@@ -67,6 +86,18 @@ static void *release_thread(void *arg)
                 uint64_t until;
                 while (!releasable(oc, &until) && !oc->closing)
                         pthread_cond_wait(&oc->wake, &oc->lock);
+                /* A closed gate is polled: what opens it is not ours to see. */
+                if (!oc->closing && oc->gate && !gate_open(oc)) {
+                        struct timespec in_10ms;
+                        clock_gettime(CLOCK_REALTIME, &in_10ms);
+                        in_10ms.tv_nsec += 10000000;
+                        if (in_10ms.tv_nsec >= 1000000000) {
+                                in_10ms.tv_sec++;
+                                in_10ms.tv_nsec -= 1000000000;
+                        }
+                        pthread_cond_timedwait(&oc->wake, &oc->lock, &in_10ms);
+                        continue;
+                }
                 if (oc->closing && !oc->discard)
                         emit_released(oc);
                 if (oc->closing)
@@ -158,6 +189,17 @@ void output_commit__safe(struct output_commit *oc, uint64_t seq)
         pthread_mutex_unlock(&oc->lock);
 }
 
+void output_commit__set_hooks(struct output_commit *oc, bool (*gate)(void *context),
+                              void (*released_hook)(void *context, uint64_t released),
+                              void *context)
+{
+        pthread_mutex_lock(&oc->lock);
+        oc->gate = gate;
+        oc->released_hook = released_hook;
+        oc->hook_context = context;
+        pthread_mutex_unlock(&oc->lock);
+}
+
 uint64_t output_commit__produced(struct output_commit *oc)
 {
         pthread_mutex_lock(&oc->lock);
@@ -172,6 +214,17 @@ uint64_t output_commit__released(struct output_commit *oc)
         uint64_t v = oc->released;
         pthread_mutex_unlock(&oc->lock);
         return v;
+}
+
+bool output_commit__wait_released(struct output_commit *oc, uint64_t offset, int timeout_ms)
+{
+        for (int waited = 0; waited <= timeout_ms; waited++) {
+                if (output_commit__released(oc) >= offset)
+                        return true;
+                struct timespec ms = { .tv_nsec = 1000000 };
+                nanosleep(&ms, NULL);
+        }
+        return false;
 }
 
 struct output_commit_stats output_commit__stats(struct output_commit *oc)

@@ -42,6 +42,13 @@ struct output_commit {
         uint64_t safe;          /* the log is safe up to this seq */
         bool closing, discard;
         struct output_commit_stats stats;
+        /* Optional, set before output_commit__start's caller holds bytes:
+         * gate says whether output may leave now (a primary's fence: no
+         * other replica has taken over); released hears each new release
+         * mark (a primary tells its backup). On the release thread. */
+        bool (*gate)(void *context);
+        void (*released_hook)(void *context, uint64_t released);
+        void *hook_context;
 };
 
 /* produced_before: console bytes the guest wrote before this commit began
@@ -57,9 +64,17 @@ void output_commit__safe(struct output_commit *oc, uint64_t seq);
 uint64_t output_commit__produced(struct output_commit *oc);
 uint64_t output_commit__released(struct output_commit *oc);
 struct output_commit_stats output_commit__stats(struct output_commit *oc);
+/* Waits up to timeout_ms for everything up to offset to have left.
+ * Returns true if it has. */
+bool output_commit__wait_released(struct output_commit *oc, uint64_t offset, int timeout_ms);
+/* Sets the gate and release hook (before any bytes are held). */
+void output_commit__set_hooks(struct output_commit *oc, bool (*gate)(void *context),
+                              void (*released_hook)(void *context, uint64_t released),
+                              void *context);
 /* Stops the thread: with release_rest, after emitting everything the log
- * covers (call it once the log is closed); without, dropping what is still
- * held (the log failed: nothing it does not hold may leave). */
+ * covers (call it once the log is closed) if the gate allows; without,
+ * dropping what is still held (the log failed: nothing it does not hold
+ * may leave). */
 void output_commit__close(struct output_commit *oc, bool release_rest);
 
 #endif

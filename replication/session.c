@@ -58,6 +58,11 @@ uint64_t session__host_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void session__keep_window(const struct session *s, struct session_answer *a)
+{
+        a->request_window = pic8259__interrupt_pending(&s->m->pic);
+}
+
 bool session__guest_exited(const struct session *s, uint32_t *status)
 {
         if (!s->m->debug_exit.requested)
@@ -111,7 +116,7 @@ bool session__advance_and_deliver(struct session *s, uint64_t now_ns, struct ses
 static void live_deliver(struct session *s, struct session_answer *a)
 {
         session__advance_and_deliver(s, session__host_ns(), a);
-        a->wakeup_ns = pit8254__next_deadline_ns(&s->m->pit);
+        a->wakeup_ns = environment__host_ns_of(s->env, pit8254__next_deadline_ns(&s->m->pit));
 }
 
 static void live_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)

@@ -35,6 +35,7 @@ enum run_outcome {
         RUN_LOG_CORRUPT,         /* replay: a record is damaged or out of order */
         RUN_LOG_FAILED,          /* record: the log could not be written */
         RUN_REFUSED,             /* the log needs what this build or host cannot offer */
+        RUN_LOST_ARBITER,        /* another replica holds a later generation */
         RUN_HOST_ERROR,
 };
 
@@ -93,6 +94,10 @@ bool session__halt(struct session *s, struct session_answer *a);
  * interrupt into a->inject_vector if the guest can take it now (true), or
  * asks for an interrupt window. */
 bool session__advance_and_deliver(struct session *s, uint64_t now_ns, struct session_answer *a);
+/* A kick that changes nothing must keep what the last shared point asked
+ * for: an interrupt still waits for its window, and a dropped request
+ * would cost an exit (IRQ window open) that a replica still makes. */
+void session__keep_window(const struct session *s, struct session_answer *a);
 /* The guest's isa-debug-exit status, if it has written one. */
 bool session__guest_exited(const struct session *s, uint32_t *status);
 /* CLOCK_MONOTONIC of the host, never logged: timers of the VMM itself. */

@@ -32,7 +32,7 @@ static void note_writer_failure(struct recorder *r)
 
 static void append(struct recorder *r, struct log_entry *e)
 {
-        if (r->failed)
+        if (r->failed || !e)
                 return;
         e->seq = r->seq + 1;
         e->position = r->base.m->position;
@@ -49,6 +49,8 @@ static void append(struct recorder *r, struct log_entry *e)
         r->seq = e->seq;
 }
 
+/* P0: an environment value the guest takes is the host's, logged with its
+ * position before the guest sees it. */
 static uint64_t recorded_monotonic(struct environment *env)
 {
         struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
@@ -69,6 +71,12 @@ static void recorded_wait_until(struct environment *env, uint64_t deadline_ns)
 {
         struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
         environment__wait_until(r->host, deadline_ns);
+}
+
+static uint64_t recorded_host_ns_of(struct environment *env, uint64_t t)
+{
+        struct recorder *r = (struct recorder *)((char *)env - offsetof(struct recorder, env));
+        return environment__host_ns_of(r->host, t);
 }
 
 /* The console: every byte is held until the records before it are safe;
@@ -97,7 +105,8 @@ static void close_epoch(struct recorder *r)
         r->in_epoch = false;
         r->base.counters.epochs++;
         r->epoch_output.length = 0;
-        if (output_commit__produced(r->output) > output_commit__released(r->output))
+        if (r->opts.flush_every_epoch ||
+            output_commit__produced(r->output) > output_commit__released(r->output))
                 log_writer__flush(r->writer);
 }
 
@@ -122,12 +131,14 @@ static void end_epoch(struct recorder *r, enum epoch_cause cause, uint8_t vector
         close_epoch(r);
 }
 
-/* Since when an interrupt has waited, or will wait: UINT64_MAX if none. */
+/* Since when an interrupt has waited, or will wait, on the host's clock
+ * (the PIT's deadlines are the environment's, which a promoted backup
+ * continues from the log's): UINT64_MAX if none. */
 static uint64_t interrupt_due_ns(const struct recorder *r)
 {
         if (pic8259__interrupt_pending(&r->base.m->pic))
                 return r->base.pending_since_ns;
-        return pit8254__next_deadline_ns(&r->base.m->pit);
+        return environment__host_ns_of(r->host, pit8254__next_deadline_ns(&r->base.m->pit));
 }
 
 static uint64_t stall_deadline_ns(const struct recorder *r)
@@ -144,7 +155,10 @@ static void finish_answer(struct recorder *r, struct session_answer *a)
 }
 
 /* Where a replay stands at the same point: the clock read, the interrupt
- * delivered or not, the epoch ended or not. */
+ * delivered or not, the epoch ended or not. P1, P2: an interrupt that
+ * became due while the guest ran waits for this point, and the log's
+ * record of the epoch's end (with the interrupt's vector) is appended
+ * before the guest runs on with it. */
 static void shared_point(struct recorder *r, struct session_answer *a)
 {
         uint64_t now = session__host_ns();
@@ -157,7 +171,7 @@ static void shared_point(struct recorder *r, struct session_answer *a)
         finish_answer(r, a);
 }
 
-static void record_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
+void recorder__at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
 {
         struct recorder *r = (struct recorder *)s;
         uint32_t status;
@@ -209,11 +223,12 @@ static void take_checkpoint(struct recorder *r)
                 s->pending_since_ns = now;
 }
 
-static void record_at_kick(struct session *s, struct session_answer *a)
+void recorder__at_kick(struct session *s, struct session_answer *a)
 {
         struct recorder *r = (struct recorder *)s;
         note_writer_failure(r);
         if (r->failed || session__host_ns() < stall_deadline_ns(r)) {
+                session__keep_window(s, a);
                 finish_answer(r, a);
                 return;
         }
@@ -222,9 +237,21 @@ static void record_at_kick(struct session *s, struct session_answer *a)
 }
 
 static const struct session_ops record_ops = {
-        .at_deterministic_exit = record_at_deterministic_exit,
-        .at_kick = record_at_kick,
+        .at_deterministic_exit = recorder__at_deterministic_exit,
+        .at_kick = recorder__at_kick,
 };
+
+bool recorder__append(struct recorder *r, struct log_entry *e)
+{
+        append(r, e);
+        return !r->failed;
+}
+
+void recorder__start_log_here(struct recorder *r)
+{
+        r->in_epoch = false;
+        r->epoch_output.length = 0;
+}
 
 int recorder__init(struct recorder *r, struct machine *m, const struct machine_control *control,
                    struct environment *host, const struct recorder_options *opts,
@@ -234,7 +261,8 @@ int recorder__init(struct recorder *r, struct machine *m, const struct machine_c
         memset(r, 0, sizeof(*r));
         r->env = (struct environment){ .monotonic_ns = recorded_monotonic,
                                        .realtime_ns = recorded_realtime,
-                                       .wait_until = recorded_wait_until };
+                                       .wait_until = recorded_wait_until,
+                                       .host_ns_of = recorded_host_ns_of };
         r->host = host;
         r->opts = *opts;
         r->writer = writer;
@@ -245,7 +273,8 @@ int recorder__init(struct recorder *r, struct machine *m, const struct machine_c
         int rc = control->track_dirty_pages(m);
         if (rc)
                 return rc;
-        append(r, start);
+        if (start)
+                append(r, start);
         if (r->failed)
                 return -EIO;
         m->console.divert = hold_output;

@@ -23,6 +23,7 @@ struct recorder_options {
         uint64_t epoch_ns;
         uint64_t max_stall_ns;
         uint32_t verify_every; /* epochs between memory hashes; 0: only at checkpoints */
+        bool flush_every_epoch; /* a backup waits for each epoch's end */
 };
 
 struct recorder {
@@ -48,13 +49,24 @@ struct recorder {
  * vCPU created. writer and output are running (the writer's on_progress
  * releasing output, its on_failure kicking the vCPU); the recorder turns on
  * dirty-page tracking, appends the log's first record, start (BOOT or
- * MSTA; seq and position are set here), and diverts the console into
- * output. Returns 0 or -errno. */
+ * MSTA; seq and position are set here; NULL for a log that begins later,
+ * when a backup joins), and diverts the console into output. Returns 0 or
+ * -errno. */
 int recorder__init(struct recorder *r, struct machine *m, const struct machine_control *control,
                    struct environment *host, const struct recorder_options *opts,
                    struct log_writer *writer, struct output_commit *output,
                    struct log_entry *start);
 /* Everything the recorder appended (END included) is in the writer. */
 void recorder__release(struct recorder *r);
+
+/* For roles built on this one (the primary). */
+void recorder__at_deterministic_exit(struct session *s, bool halted, struct session_answer *a);
+void recorder__at_kick(struct session *s, struct session_answer *a);
+/* Appends a record at the current position (its seq is set here); false if
+ * the log has failed. */
+bool recorder__append(struct recorder *r, struct log_entry *e);
+/* A log starts here (a backup joins): the epoch under way is abandoned,
+ * and the next begins at this point, which both sides share. */
+void recorder__start_log_here(struct recorder *r);
 
 #endif

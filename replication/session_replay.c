@@ -40,38 +40,22 @@ static bool epoch_is_complete(const struct replayer *p)
         return last && (log_kind__ends_epoch(last->kind) || last->kind == LOG_GUEST_END);
 }
 
-/* Takes the reader's next record into the queue, reading more of the
- * source as needed. False when none will come. */
+/* Takes the source's next record into the queue. False when none will
+ * come. */
 static bool take_record(struct replayer *p)
 {
-        for (;;) {
-                struct log_entry e;
-                switch (log_reader__next(p->reader, &e)) {
-                case LOG_READ_RECORD:
-                        if (log_queue__push(&p->epoch, &e)) {
-                                p->source_state = REPLAY_SOURCE_FAILED;
-                                p->source_error = -ENOMEM;
-                                return false;
-                        }
-                        p->records++;
-                        return true;
-                case LOG_READ_CORRUPT:
-                        p->source_state = REPLAY_SOURCE_CORRUPT;
-                        return false;
-                case LOG_READ_NEED_MORE:
-                        break;
-                }
-                if (p->source_state != REPLAY_SOURCE_OPEN)
-                        return false;
-                long got = p->source->more(p->source, p->reader);
-                if (got < 0) {
-                        p->source_state = REPLAY_SOURCE_FAILED;
-                        p->source_error = (int)-got;
-                        return false;
-                }
-                if (got == 0)
-                        p->source_state = REPLAY_SOURCE_DONE;
+        if (p->source_state != REPLAY_SOURCE_OPEN)
+                return false;
+        struct log_entry e;
+        p->source_state = p->source->next(p->source, &e);
+        if (p->source_state != REPLAY_SOURCE_OPEN)
+                return false;
+        if (log_queue__push(&p->epoch, &e)) {
+                p->source_state = REPLAY_SOURCE_FAILED;
+                return false;
         }
+        p->records++;
+        return true;
 }
 
 static void read_to_epoch_end(struct replayer *p)
@@ -80,34 +64,16 @@ static void read_to_epoch_end(struct replayer *p)
                 ;
 }
 
-void replayer__describe_end(const struct replayer *p, char *out, size_t size)
-{
-        size_t pending = log_reader__pending(p->reader);
-        switch (p->source_state) {
-        case REPLAY_SOURCE_CORRUPT:
-                snprintf(out, size, "%s: corrupt %s", p->source->name, p->reader->problem);
-                return;
-        case REPLAY_SOURCE_FAILED:
-                snprintf(out, size, "%s: reading the log: %s", p->source->name,
-                         strerror(p->source_error));
-                return;
-        default:
-                break;
-        }
-        if (pending)
-                snprintf(out, size, "the log ends inside a record after %llu complete records (%zu bytes of a record at byte %llu)",
-                         (unsigned long long)p->records, pending,
-                         (unsigned long long)p->reader->offset);
-        else
-                snprintf(out, size, "the log ends after %llu complete records",
-                         (unsigned long long)p->records);
-}
-
-/* The log holds nothing more for this run. */
+/* The log holds nothing more for this run: a replay of a file ends here;
+ * a backup goes live (P6). */
 static void log_exhausted(struct replayer *p)
 {
+        if (p->live)
+                return;
+        if (p->take_over && (p->live = p->take_over(p, p->take_over_context)))
+                return;
         char why[400];
-        replayer__describe_end(p, why, sizeof(why));
+        p->source->describe_end(p->source, why, sizeof(why));
         stop(p, p->source_state == REPLAY_SOURCE_CORRUPT ? RUN_LOG_CORRUPT :
                 p->source_state == REPLAY_SOURCE_FAILED ? RUN_HOST_ERROR : RUN_LOG_ENDED,
              "%s", why);
@@ -117,7 +83,7 @@ static void log_exhausted(struct replayer *p)
  * position; NULL (with a stop) otherwise. The caller pops it. */
 static const struct log_entry *expect(struct replayer *p, enum log_kind kind)
 {
-        if (p->stopping)
+        if (p->stopping || p->live)
                 return NULL;
         if (log_queue__empty(&p->epoch) && !epoch_is_complete(p))
                 take_record(p);
@@ -126,6 +92,8 @@ static const struct log_entry *expect(struct replayer *p, enum log_kind kind)
                 log_exhausted(p);
                 return NULL;
         }
+        /* P5: the run must be where the log says: the record's kind and
+         * position are checked before its value is used. */
         if (e->kind != kind || e->position != position(p)) {
                 stop(p, RUN_DIVERGED,
                      "epoch %llu, position %llu: the run needs %s here, the log has %s at position %llu",
@@ -141,6 +109,9 @@ static struct replayer *of_env(struct environment *env)
         return (struct replayer *)((char *)env - offsetof(struct replayer, env));
 }
 
+/* P3: an environment read returns the value the log holds for this
+ * position; the replica never asks its own host, until it has gone live
+ * (P6: the first read the log does not cover is its host's). */
 static uint64_t replayed_monotonic(struct environment *env)
 {
         struct replayer *p = of_env(env);
@@ -148,6 +119,8 @@ static uint64_t replayed_monotonic(struct environment *env)
         if (e) {
                 p->last_time = e->value;
                 log_queue__pop(&p->epoch);
+        } else if (p->live) {
+                p->last_time = environment__monotonic_ns(p->live);
         }
         return p->last_time;
 }
@@ -159,14 +132,18 @@ static int64_t replayed_realtime(struct environment *env)
         if (e) {
                 p->last_wall = (int64_t)e->value;
                 log_queue__pop(&p->epoch);
+        } else if (p->live) {
+                p->last_wall = environment__realtime_ns(p->live);
         }
         return p->last_wall;
 }
 
 static void replayed_wait_until(struct environment *env, uint64_t deadline_ns)
 {
-        (void)env;
-        (void)deadline_ns; /* the log's next clock value says what time it became */
+        struct replayer *p = of_env(env);
+        /* The log's next clock value says what time it became. */
+        if (p->live)
+                environment__wait_until(p->live, deadline_ns);
 }
 
 static void check_memory(struct replayer *p, uint64_t logged, const char *where)
@@ -272,7 +249,9 @@ static void maybe_flip_a_byte(struct replayer *p)
 }
 
 /* Where the recorder stood at the same point; after a checkpoint epoch is
- * applied, the point right after it is shared too. */
+ * applied, the point right after it is shared too. P5: interrupts are
+ * delivered here only, at the positions where the log's epochs end, and
+ * each is checked against the log's record of it. */
 static void shared_point(struct replayer *p, struct session_answer *a)
 {
         for (;;) {
@@ -298,7 +277,7 @@ static void finish_answer(struct replayer *p, struct session_answer *a)
                 session__stop(a, p->stop_outcome, "%s", p->stop_message);
 }
 
-static void replay_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
+void replayer__at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
 {
         struct replayer *p = (struct replayer *)s;
         uint32_t status;
@@ -323,30 +302,35 @@ static void replay_at_deterministic_exit(struct session *s, bool halted, struct 
 }
 
 /* A replay is never kicked by a session deadline: only --timeout kicks. */
-static void replay_at_kick(struct session *s, struct session_answer *a)
+void replayer__at_kick(struct session *s, struct session_answer *a)
 {
+        session__keep_window(s, a);
         finish_answer((struct replayer *)s, a);
 }
 
 static const struct session_ops replay_ops = {
-        .at_deterministic_exit = replay_at_deterministic_exit,
-        .at_kick = replay_at_kick,
+        .at_deterministic_exit = replayer__at_deterministic_exit,
+        .at_kick = replayer__at_kick,
 };
 
 int replayer__init(struct replayer *p, struct machine *m, const struct machine_control *control,
-                   struct log_reader *reader, struct replay_source *source)
+                   struct replay_source *source)
 {
         memset(p, 0, sizeof(*p));
         p->env = (struct environment){ .monotonic_ns = replayed_monotonic,
                                        .realtime_ns = replayed_realtime,
                                        .wait_until = replayed_wait_until };
-        p->reader = reader;
         p->source = source;
         p->records = 1; /* the first record, which built the machine */
         p->flip_at_position = UINT64_MAX;
         log_queue__init(&p->epoch);
         session__init(&p->base, &replay_ops, m, control, &p->env);
         return control->track_dirty_pages(m);
+}
+
+void replayer__stop(struct replayer *p, enum run_outcome outcome, const char *why)
+{
+        stop(p, outcome, "%s", why);
 }
 
 void replayer__release(struct replayer *p)

@@ -205,6 +205,10 @@ int cmd_record(int argc, char **argv)
                 fprintf(stderr, "ftvmm record: --log FILE is required\n");
                 return EXIT_USAGE;
         }
+        if (opts.launch_given) {
+                fprintf(stderr, "ftvmm record: --role, --listen, --connect, --arbiter and the other pair options belong to 'ftvmm launch'\n");
+                return EXIT_USAGE;
+        }
         int console_fd;
         int status = command__open_console(&opts, &console_fd);
         if (status)

@@ -20,39 +20,28 @@
 struct replaying {
         struct machine m;
         struct log_file_source file;
-        struct replay_source source;
-        struct log_reader reader;
         struct replayer replayer;
         bool replayer_started;
 };
 
-static long read_more(struct replay_source *src, struct log_reader *rd)
-{
-        struct replaying *rp = (struct replaying *)((char *)src - offsetof(struct replaying, source));
-        return log_file_source__read(&rp->file, rd);
-}
-
 /* The log's first record, which says how to build the machine. */
 static int first_record(struct replaying *rp, struct log_entry *e, char *err, size_t err_size)
 {
-        for (;;) {
-                switch (log_reader__next(&rp->reader, e)) {
-                case LOG_READ_RECORD:
-                        return 0;
-                case LOG_READ_CORRUPT:
-                        snprintf(err, err_size, "%s: %s", rp->file.path, rp->reader.problem);
-                        return EXIT_BAD_IMAGE;
-                case LOG_READ_NEED_MORE:
-                        break;
-                }
-                long got = log_file_source__read(&rp->file, &rp->reader);
-                if (got <= 0) {
-                        snprintf(err, err_size, "%s: %s", rp->file.path,
-                                 got < 0 ? strerror((int)-got) : log_reader__pending(&rp->reader) ?
-                                 "cut short inside its first record" : "not an ftvmm log (empty)");
-                        return got < 0 ? EXIT_NO_INPUT : EXIT_BAD_IMAGE;
-                }
+        switch (rp->file.source.next(&rp->file.source, e)) {
+        case REPLAY_SOURCE_OPEN:
+                return 0;
+        case REPLAY_SOURCE_CORRUPT:
+                snprintf(err, err_size, "%s: %s", rp->file.path, rp->file.reader.problem);
+                return EXIT_BAD_IMAGE;
+        case REPLAY_SOURCE_FAILED:
+                snprintf(err, err_size, "%s: %s", rp->file.path, strerror(-rp->file.error));
+                return EXIT_NO_INPUT;
+        case REPLAY_SOURCE_DONE:
+                break;
         }
+        snprintf(err, err_size, "%s: %s", rp->file.path, log_reader__pending(&rp->file.reader) ?
+                 "cut short inside its first record" : "not an ftvmm log (empty)");
+        return EXIT_BAD_IMAGE;
 }
 
 static int boot_from_log(struct replaying *rp, const struct log_entry *boot, int console_fd,
@@ -143,11 +132,9 @@ static int replay(const struct run_options *opts, int console_fd)
         if (!rp)
                 return EXIT_HOST_ERROR;
         rp->m = MACHINE_UNCREATED;
-        rp->source = (struct replay_source){ .more = read_more, .name = opts->image };
-        log_reader__init(&rp->reader, MAX_RECORD_BYTES);
         char err[512];
         int status = 0;
-        int rc = log_file_source__open(&rp->file, opts->image);
+        int rc = log_file_source__open(&rp->file, opts->image, MAX_RECORD_BYTES);
         if (rc) {
                 snprintf(err, sizeof(err), "%s: %s", opts->image, strerror(-rc));
                 status = EXIT_NO_INPUT;
@@ -155,7 +142,7 @@ static int replay(const struct run_options *opts, int console_fd)
         if (!status)
                 status = build_machine(rp, opts, console_fd, err, sizeof(err));
         if (!status && (rc = replayer__init(&rp->replayer, &rp->m, &machine_control__kvm,
-                                            &rp->reader, &rp->source))) {
+                                            &rp->file.source))) {
                 snprintf(err, sizeof(err), "dirty-page tracking (KVM_MEM_LOG_DIRTY_PAGES): %s",
                          strerror(-rc));
                 status = EXIT_KVM_UNAVAILABLE;
@@ -179,7 +166,6 @@ static int replay(const struct run_options *opts, int console_fd)
         if (rp->replayer_started)
                 replayer__release(&rp->replayer);
         machine__destroy(&rp->m);
-        log_reader__release(&rp->reader);
         log_file_source__close(&rp->file);
         free(rp);
         return status;
@@ -205,6 +191,10 @@ int cmd_replay(int argc, char **argv)
                              NULL;
         if (misfit) {
                 fprintf(stderr, "ftvmm replay: not accepted here: %s\n", misfit);
+                return EXIT_USAGE;
+        }
+        if (opts.launch_given) {
+                fprintf(stderr, "ftvmm replay: --role, --listen, --connect, --arbiter and the other pair options belong to 'ftvmm launch'\n");
                 return EXIT_USAGE;
         }
         int console_fd;

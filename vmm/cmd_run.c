@@ -95,6 +95,10 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "ftvmm run: --log, --max-stall, --epoch, --sync and --verify-every belong to 'ftvmm record'\n");
                 return EXIT_USAGE;
         }
+        if (opts.launch_given) {
+                fprintf(stderr, "ftvmm run: --role, --listen, --connect, --arbiter and the other pair options belong to 'ftvmm launch'\n");
+                return EXIT_USAGE;
+        }
         int console_fd;
         int status = command__open_console(&opts, &console_fd);
         if (status)

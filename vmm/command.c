@@ -56,6 +56,7 @@ static const int exit_codes[] = {
         [RUN_LOG_CORRUPT] = EXIT_BAD_IMAGE,
         [RUN_LOG_FAILED] = EXIT_LOG_FAILED,
         [RUN_REFUSED] = EXIT_REFUSED,
+        [RUN_LOST_ARBITER] = EXIT_LOST_ARBITER,
         [RUN_HOST_ERROR] = EXIT_HOST_ERROR,
 };
 

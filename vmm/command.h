@@ -32,5 +32,7 @@ int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, s
 int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_launch(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

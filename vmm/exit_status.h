@@ -14,6 +14,8 @@ enum ftvmm_exit_status {
         EXIT_HOST_ERROR = 71,    /* a host system call failed */
         EXIT_LOG_FAILED = 73,    /* record: the log could not be written */
         EXIT_LOG_CUT_SHORT = 74, /* replay: the log ends inside the run */
+        EXIT_LOST_ARBITER = 75,  /* launch: another replica won the arbiter;
+                                  * this one stopped (do not restart it) */
         EXIT_DIVERGED = 76,      /* replay: the run differs from the log */
         EXIT_REFUSED = 78,       /* the log needs another ftvmm version, device
                                   * format or CPU model than this build and

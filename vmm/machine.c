@@ -234,6 +234,14 @@ void machine__set_environment(struct machine *m, struct environment *env)
         m->rtc.env = env;
 }
 
+unsigned machine__raise_uncertain_interrupts(struct machine *m)
+{
+        unsigned raised = 0;
+        for (unsigned i = 0; i < m->io_device_count; i++)
+                raised += m->io_devices[i].complete_as_uncertain(m->io_devices[i].device);
+        return raised;
+}
+
 uint32_t machine__state_digest(const struct machine *m)
 {
         const struct kvm_sync_regs *s = &m->vm.run->s.regs;

@@ -39,6 +39,18 @@ struct console_output {
         void *divert_context;
 };
 
+/* A device whose operations can be outstanding: issued by the guest, their
+ * completion not yet in the log (a disk's requests). A backup completes
+ * them all as uncertain when it goes live (P7). */
+struct outstanding_io {
+        /* Completes every outstanding operation with an error the guest's
+         * driver answers by reissuing it; returns how many there were. */
+        unsigned (*complete_as_uncertain)(void *device);
+        void *device;
+};
+
+#define MACHINE_MAX_IO_DEVICES 8
+
 struct machine {
         uint8_t *ram;
         uint64_t ram_size;
@@ -61,6 +73,8 @@ struct machine {
         struct console_output console;
         struct dirty_pages dirty;
         struct memory_hash memory_hash;
+        struct outstanding_io io_devices[MACHINE_MAX_IO_DEVICES];
+        unsigned io_device_count;
         /* The thread that runs the vCPU, and the signal that kicks it out
          * of KVM_RUN (vcpu_loop sets them). */
         pthread_t vcpu_thread;
@@ -104,6 +118,9 @@ void machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count
 void machine__set_environment(struct machine *m, struct environment *env);
 /* From any thread: makes the vCPU leave KVM_RUN (or not enter it) soon. */
 void machine__kick(struct machine *m);
+/* P7: right before a backup goes live, every I/O operation outstanding on
+ * it gets an uncertain interrupt. Returns how many there were. */
+unsigned machine__raise_uncertain_interrupts(struct machine *m);
 /* A digest of where the guest is: the registers KVM synced into kvm_run,
  * the control registers that say which address space and mode it runs in,
  * the position, and every device's state. Equal on two replicas at the

@@ -22,6 +22,9 @@ struct machine_control {
         int (*memory_hash)(struct machine *m, uint64_t *value);
         /* Turns on KVM's dirty-page log. Returns 0 or -errno. */
         int (*track_dirty_pages)(struct machine *m);
+        /* The whole machine as a snapshot (vmm/snapshot.h), vCPU from KVM:
+         * how a backup joins. Returns 0 or -errno. */
+        int (*snapshot)(struct machine *m, struct state_writer *w);
 };
 
 /* The real thing, through KVM. */

@@ -16,6 +16,8 @@ static const char main_help[] =
 "  run IMAGE      boot a PVH ELF guest image and run it until it exits\n"
 "  record IMAGE   run it and write a log that replays it (--log FILE)\n"
 "  replay LOG     re-execute a recorded run from its log and verify it\n"
+"  launch IMAGE   run it as the primary or the backup of a replicated pair\n"
+"  status PATH    ask a replica's control socket how it stands\n"
 "  help [CMD]     show help for ftvmm or for one command\n"
 "  version        print the version\n"
 "\n"
@@ -29,6 +31,8 @@ static const struct {
         { "run", cmd_run, options__run_help },
         { "record", cmd_record, options__record_help },
         { "replay", cmd_replay, options__replay_help },
+        { "launch", cmd_launch, options__launch_help },
+        { "status", cmd_status, NULL },
 };
 
 static bool is_help(const char *arg)
@@ -45,6 +49,10 @@ static int command_help(int argc, char **argv)
         }
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
                 if (strcmp(argv[1], commands[i].name) == 0) {
+                        if (!commands[i].help) {
+                                char *help_argv[] = { argv[1], "--help", NULL };
+                                return commands[i].run(2, help_argv);
+                        }
                         fputs(commands[i].help, stdout);
                         return 0;
                 }

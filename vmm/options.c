@@ -100,6 +100,50 @@ const char options__replay_help[] =
 "version, device format or CPU model than this build and host offer,\n"
 "124 timeout.\n";
 
+const char options__launch_help[] =
+"Usage: ftvmm launch --role primary --listen ADDR:PORT --arbiter DIR [OPTION]... IMAGE\n"
+"       ftvmm launch --role backup --connect ADDR:PORT --arbiter DIR [OPTION]...\n"
+"Run IMAGE as one of a replicated pair. The primary runs the guest and\n"
+"streams its log to the backup, releasing console output only once the\n"
+"backup has acknowledged the log that reproduces it; the backup executes\n"
+"the same instruction stream one epoch behind and, when the primary falls\n"
+"silent, goes live where the outside world last saw the guest. Before\n"
+"going live, and before a primary that lost its backup releases more\n"
+"output, a replica must win the next generation in the arbiter directory;\n"
+"the loser stops (exit 75).\n"
+"\n"
+"      --role ROLE          'primary' or 'backup' (required)\n"
+"      --listen ADDR:PORT   primary: where the backup connects; backup:\n"
+"                           where a backup of its own may connect once it\n"
+"                           has gone live (optional)\n"
+"      --connect ADDR:PORT  backup: the primary to follow\n"
+"      --arbiter DIR        a directory both replicas can write (shared\n"
+"                           storage): generation N is the file generation-N,\n"
+"                           and the first to create it wins (required)\n"
+"      --no-wait            primary: start the guest at once, unprotected\n"
+"                           until a backup joins (default: wait for one)\n"
+"      --heartbeat MS       how often each side sends when it has nothing\n"
+"                           else to send (default 100)\n"
+"      --failure-timeout MS how long a silent peer is taken for dead\n"
+"                           (default 500)\n"
+"      --max-lag MS         primary: hold the guest while the backup runs\n"
+"                           more than MS behind (default 1000; 0: no bound)\n"
+"      --connect-timeout S  backup: how long to keep trying to reach the\n"
+"                           primary and to wait for its machine state\n"
+"                           (default 30)\n"
+"      --name NAME          this replica in messages and the arbiter's files\n"
+"                           (default HOST:PID)\n"
+"      --control PATH       a Unix socket answering 'ftvmm status PATH'\n"
+"      --epoch MS, --max-stall MS, --verify-every N   as for 'ftvmm record'\n"
+"  and -m/--mem, -c/--cmdline (primary), --console, -t/--timeout,\n"
+"  --exit-status and --stats as for 'ftvmm run'\n"
+"  -h, --help               show this help and exit\n"
+"\n"
+"Exit status: the guest's status (0-63) when it exits, on either replica;\n"
+"75 another replica won the arbiter and this one stopped (do not restart\n"
+"it); otherwise as for 'ftvmm run' (64 usage, 66 a file or directory that\n"
+"cannot be used, 71 a host error, 124 timeout).\n";
+
 int options__parse_size(const char *text, uint64_t *bytes)
 {
         char *end;
@@ -145,6 +189,62 @@ static int parse_milliseconds(const char *option, const char *text, double *ms,
                                      "%s '%s': expected a positive number of milliseconds", option, text);
         *ms = seconds;
         return 0;
+}
+
+enum launch_option {
+        OPT_ROLE = 1000, OPT_LISTEN, OPT_CONNECT, OPT_ARBITER, OPT_CONTROL, OPT_NAME,
+        OPT_HEARTBEAT, OPT_FAILURE_TIMEOUT, OPT_MAX_LAG, OPT_CONNECT_TIMEOUT, OPT_NO_WAIT,
+};
+
+static int parse_lag(const char *text, double *ms, char *err, size_t err_size)
+{
+        char *end;
+        errno = 0;
+        double value = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(value) || value < 0 || value > 3600e3)
+                return error_message(err, err_size,
+                                     "--max-lag '%s': expected milliseconds, 0 for no bound", text);
+        *ms = value;
+        return 0;
+}
+
+static int apply_launch_option(int opt, const char *arg, struct run_options *opts,
+                               char *err, size_t err_size)
+{
+        opts->launch_given = true;
+        switch (opt) {
+        case OPT_ROLE:
+                if (strcmp(arg, "primary") == 0)
+                        opts->role = ROLE_PRIMARY;
+                else if (strcmp(arg, "backup") == 0)
+                        opts->role = ROLE_BACKUP;
+                else
+                        return error_message(err, err_size, "--role '%s': expected 'primary' or 'backup'", arg);
+                return 0;
+        case OPT_LISTEN: opts->listen_address = arg; return 0;
+        case OPT_CONNECT: opts->connect_address = arg; return 0;
+        case OPT_ARBITER: opts->arbiter_path = arg; return 0;
+        case OPT_CONTROL: opts->control_path = arg; return 0;
+        case OPT_NAME:
+                if (!arg[0] || strlen(arg) > 64 || strpbrk(arg, " /\n"))
+                        return error_message(err, err_size,
+                                             "--name '%s': expected 1 to 64 characters, no space or slash", arg);
+                opts->name = arg;
+                return 0;
+        case OPT_HEARTBEAT:
+                return parse_milliseconds("--heartbeat", arg, &opts->heartbeat_ms, err, err_size);
+        case OPT_FAILURE_TIMEOUT:
+                return parse_milliseconds("--failure-timeout", arg, &opts->failure_timeout_ms, err, err_size);
+        case OPT_MAX_LAG:
+                return parse_lag(arg, &opts->max_lag_ms, err, err_size);
+        case OPT_CONNECT_TIMEOUT:
+                if (parse_seconds(arg, &opts->connect_timeout_s))
+                        return error_message(err, err_size,
+                                             "--connect-timeout '%s': expected a positive number of seconds", arg);
+                return 0;
+        case OPT_NO_WAIT: opts->no_wait = true; return 0;
+        }
+        return -1;
 }
 
 static int apply_option(int opt, const char *arg, struct run_options *opts,
@@ -239,12 +339,20 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
                 opts->help = true;
                 return 0;
         }
-        return -1;
+        return apply_launch_option(opt, arg, opts, err, err_size);
 }
 
 static int check_combination(int argc, char **argv, struct run_options *opts,
                              char *err, size_t err_size)
 {
+        if (opts->role == ROLE_BACKUP) {
+                if (optind < argc)
+                        return error_message(err, err_size,
+                                             "a backup takes its machine from the primary; unexpected '%s'",
+                                             argv[optind]);
+                opts->image = "the primary's machine";
+                return 0;
+        }
         if (!opts->until_position != !opts->snapshot_path)
                 return error_message(err, err_size, "--until and --snapshot go together");
         if (opts->restore_path) {
@@ -265,8 +373,41 @@ static int check_combination(int argc, char **argv, struct run_options *opts,
         return 0;
 }
 
+static int parse(int argc, char **argv, struct run_options *opts, char *err, size_t err_size);
+
 int options__parse_run(int argc, char **argv, struct run_options *opts,
                        char *err, size_t err_size)
+{
+        return parse(argc, argv, opts, err, err_size);
+}
+
+int options__parse_launch(int argc, char **argv, struct run_options *opts,
+                          char *err, size_t err_size)
+{
+        int rc = parse(argc, argv, opts, err, err_size);
+        if (rc || opts->help)
+                return rc;
+        if (opts->role == ROLE_NONE)
+                return error_message(err, err_size, "--role primary or --role backup is required");
+        if (!opts->arbiter_path)
+                return error_message(err, err_size, "--arbiter DIR is required");
+        if (opts->role == ROLE_PRIMARY && !opts->listen_address)
+                return error_message(err, err_size, "a primary needs --listen ADDR:PORT");
+        if (opts->role == ROLE_BACKUP && !opts->connect_address)
+                return error_message(err, err_size, "a backup needs --connect ADDR:PORT");
+        if (opts->role == ROLE_PRIMARY && opts->connect_address)
+                return error_message(err, err_size, "--connect is for a backup");
+        if (opts->role == ROLE_BACKUP && (opts->no_wait || opts->mem_given || opts->cmdline_given))
+                return error_message(err, err_size,
+                                     "--no-wait, --mem and --cmdline are for a primary (a backup takes them from it)");
+        if (opts->failure_timeout_ms <= opts->heartbeat_ms)
+                return error_message(err, err_size,
+                                     "--failure-timeout (%g ms) must be longer than --heartbeat (%g ms)",
+                                     opts->failure_timeout_ms, opts->heartbeat_ms);
+        return 0;
+}
+
+static int parse(int argc, char **argv, struct run_options *opts, char *err, size_t err_size)
 {
         static const struct option longopts[] = {
                 { "mem", required_argument, NULL, 'm' },
@@ -283,6 +424,17 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 { "epoch", required_argument, NULL, 'P' },
                 { "sync", required_argument, NULL, 'Y' },
                 { "verify-every", required_argument, NULL, 'V' },
+                { "role", required_argument, NULL, OPT_ROLE },
+                { "listen", required_argument, NULL, OPT_LISTEN },
+                { "connect", required_argument, NULL, OPT_CONNECT },
+                { "arbiter", required_argument, NULL, OPT_ARBITER },
+                { "control", required_argument, NULL, OPT_CONTROL },
+                { "name", required_argument, NULL, OPT_NAME },
+                { "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
+                { "failure-timeout", required_argument, NULL, OPT_FAILURE_TIMEOUT },
+                { "max-lag", required_argument, NULL, OPT_MAX_LAG },
+                { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+                { "no-wait", no_argument, NULL, OPT_NO_WAIT },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -294,6 +446,10 @@ int options__parse_run(int argc, char **argv, struct run_options *opts,
                 .epoch_ms = OPTIONS_DEFAULT_EPOCH_MS,
                 .sync = LOG_SYNC_WRITE,
                 .verify_every = OPTIONS_DEFAULT_VERIFY_EVERY,
+                .heartbeat_ms = OPTIONS_DEFAULT_HEARTBEAT_MS,
+                .failure_timeout_ms = OPTIONS_DEFAULT_FAILURE_TIMEOUT_MS,
+                .max_lag_ms = OPTIONS_DEFAULT_MAX_LAG_MS,
+                .connect_timeout_s = OPTIONS_DEFAULT_CONNECT_TIMEOUT_S,
         };
         err[0] = '\0';
         optind = 1;

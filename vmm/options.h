@@ -14,11 +14,17 @@
 #define OPTIONS_DEFAULT_MAX_STALL_MS 20.0
 #define OPTIONS_DEFAULT_EPOCH_MS 10.0
 #define OPTIONS_DEFAULT_VERIFY_EVERY 16
+#define OPTIONS_DEFAULT_HEARTBEAT_MS 100.0
+#define OPTIONS_DEFAULT_FAILURE_TIMEOUT_MS 500.0
+#define OPTIONS_DEFAULT_MAX_LAG_MS 1000.0
+#define OPTIONS_DEFAULT_CONNECT_TIMEOUT_S 30.0
 
 enum log_sync_option {
         LOG_SYNC_WRITE, /* output waits until the log is handed to the kernel */
         LOG_SYNC_FSYNC, /* ... and is on disk (fdatasync) */
 };
+
+enum launch_role { ROLE_NONE, ROLE_PRIMARY, ROLE_BACKUP };
 
 enum exit_status_convention {
         EXIT_STATUS_GUEST, /* ftvmm exits with the status the guest wrote */
@@ -43,6 +49,16 @@ struct run_options {
         enum log_sync_option sync;/* ftvmm record: see --sync */
         uint32_t verify_every;    /* ftvmm record: see --verify-every */
         bool record_tuning_given; /* --max-stall, --epoch, --sync or --verify-every */
+        /* ftvmm launch */
+        enum launch_role role;
+        const char *listen_address;   /* ADDR:PORT */
+        const char *connect_address;  /* ADDR:PORT */
+        const char *arbiter_path;
+        const char *control_path;     /* the status socket */
+        const char *name;             /* this replica, in messages and the arbiter */
+        double heartbeat_ms, failure_timeout_ms, max_lag_ms, connect_timeout_s;
+        bool no_wait;
+        bool launch_given;            /* any option only `launch` takes */
         bool help;
 };
 
@@ -50,10 +66,14 @@ struct run_options {
  * message in err naming the option or value at fault. */
 int options__parse_run(int argc, char **argv, struct run_options *opts,
                        char *err, size_t err_size);
+/* The same for `ftvmm launch`, whose backup takes no IMAGE. */
+int options__parse_launch(int argc, char **argv, struct run_options *opts,
+                          char *err, size_t err_size);
 /* "128M", "1G", "65536" (bytes), "64k": returns 0 or -1. */
 int options__parse_size(const char *text, uint64_t *bytes);
 extern const char options__run_help[];
 extern const char options__record_help[];
 extern const char options__replay_help[];
+extern const char options__launch_help[];
 
 #endif

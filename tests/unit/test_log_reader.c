@@ -208,6 +208,14 @@ START_TEST(a_reordering)
 }
 END_TEST
 
+START_TEST(a_log_may_begin_at_any_sequence_number)
+{
+        struct log_entry entries[] = { numbered(0, 41), numbered(1, 42), numbered(2, 44) };
+        feed_entries(entries, 3);
+        expect_refused_after(2, "sequence number 44, expected 43");
+}
+END_TEST
+
 START_TEST(a_log_must_begin_with_boot_or_a_machine_state)
 {
         struct log_entry entries[] = { numbered(1, 1) };
@@ -299,6 +307,7 @@ Suite *make_log_reader_suite(void)
         tcase_add_test(order, a_gap_in_the_sequence);
         tcase_add_test(order, a_duplicate);
         tcase_add_test(order, a_reordering);
+        tcase_add_test(order, a_log_may_begin_at_any_sequence_number);
         tcase_add_test(order, a_log_must_begin_with_boot_or_a_machine_state);
         tcase_add_test(order, boot_only_at_the_start);
         tcase_add_test(order, nothing_after_end);

@@ -4,9 +4,11 @@
  * a fresh machine, which must make the same decisions at the same
  * positions; a different run is caught as a divergence. The parts that
  * need KVM (checkpoints, dirty pages) are stood in for by fakes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../replication/log_reader.h"
 #include "../../replication/session_record.h"
 #include "../../replication/session_replay.h"
 #include "../../vmm/device_states.h"
@@ -214,19 +216,52 @@ static void record(struct recorded *rec)
         free_machine(m);
 }
 
+/* The log in memory, read 100 bytes at a time. */
 struct memory_source {
         struct replay_source source;
+        struct log_reader reader;
         const uint8_t *bytes;
         size_t length, fed;
 };
 
-static long feed_more(struct replay_source *src, struct log_reader *rd)
+static enum replay_source_state memory_next(struct replay_source *src, struct log_entry *e)
 {
         struct memory_source *ms = (struct memory_source *)src;
-        size_t n = ms->length - ms->fed < 100 ? ms->length - ms->fed : 100;
-        ck_assert_int_eq(log_reader__feed(rd, ms->bytes + ms->fed, n), 0);
-        ms->fed += n;
-        return (long)n;
+        for (;;) {
+                switch (log_reader__next(&ms->reader, e)) {
+                case LOG_READ_RECORD:
+                        return REPLAY_SOURCE_OPEN;
+                case LOG_READ_CORRUPT:
+                        return REPLAY_SOURCE_CORRUPT;
+                case LOG_READ_NEED_MORE:
+                        break;
+                }
+                size_t n = ms->length - ms->fed < 100 ? ms->length - ms->fed : 100;
+                if (!n)
+                        return REPLAY_SOURCE_DONE;
+                ck_assert_int_eq(log_reader__feed(&ms->reader, ms->bytes + ms->fed, n), 0);
+                ms->fed += n;
+        }
+}
+
+static void memory_describe_end(struct replay_source *src, char *out, size_t size)
+{
+        struct memory_source *ms = (struct memory_source *)src;
+        snprintf(out, size, ms->reader.corrupt ? "corrupt %s" : "the log ends%s",
+                 ms->reader.corrupt ? ms->reader.problem : "");
+}
+
+static void memory_source__open(struct memory_source *ms, const uint8_t *bytes, size_t length)
+{
+        memset(ms, 0, sizeof(*ms));
+        ms->source = (struct replay_source){ .next = memory_next,
+                                             .describe_end = memory_describe_end, .name = "memory" };
+        ms->bytes = bytes;
+        ms->length = length;
+        log_reader__init(&ms->reader, 1 << 20);
+        struct log_entry first;
+        ck_assert_int_eq(memory_next(&ms->source, &first), REPLAY_SOURCE_OPEN);
+        ck_assert_int_eq(first.kind, LOG_BOOT);
 }
 
 /* Replays the recorded log on a fresh machine; returns its decisions. */
@@ -236,21 +271,15 @@ static void replay(const uint8_t *log, size_t length, struct decisions *d, unsig
         fake_environment__init(&host);
         host.monotonic_ns = 777; /* the replay must never read it */
         struct machine *m = new_machine();
-        struct memory_source ms = { .source = { .more = feed_more, .name = "memory" },
-                                    .bytes = log, .length = length };
-        struct log_reader reader;
-        log_reader__init(&reader, 1 << 20);
-        struct log_entry first;
-        while (log_reader__next(&reader, &first) == LOG_READ_NEED_MORE)
-                ck_assert_int_gt(feed_more(&ms.source, &reader), 0);
-        ck_assert_int_eq(first.kind, LOG_BOOT);
+        struct memory_source ms;
+        memory_source__open(&ms, log, length);
         struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &reader, &ms.source), 0);
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
         run_guest(&p.base, m, d, extra_read, true);
         if (checkpoints)
                 *checkpoints = p.base.counters.checkpoints;
         replayer__release(&p);
-        log_reader__release(&reader);
+        log_reader__release(&ms.reader);
         free_machine(m);
 }
 
@@ -356,15 +385,10 @@ START_TEST(a_changed_byte_of_memory_is_caught)
 {
         fake_environment__init(&host);
         struct machine *m = new_machine();
-        struct memory_source ms = { .source = { .more = feed_more, .name = "memory" },
-                                    .bytes = rec->sink.bytes, .length = rec->sink.length };
-        struct log_reader reader;
-        log_reader__init(&reader, 1 << 20);
-        struct log_entry first;
-        while (log_reader__next(&reader, &first) == LOG_READ_NEED_MORE)
-                feed_more(&ms.source, &reader);
+        struct memory_source ms;
+        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
         struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &reader, &ms.source), 0);
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
         p.flip_at_position = 100;
         p.flip_address = 0x300000;
         struct decisions d;
@@ -373,7 +397,54 @@ START_TEST(a_changed_byte_of_memory_is_caught)
         ck_assert_msg(strstr(d.last.message, "guest memory hash"), "%s", d.last.message);
         ck_assert_uint_lt(d.stopped_at, 100 + 3 * 8); /* three epochs, each under 8 exits */
         replayer__release(&p);
-        log_reader__release(&reader);
+        log_reader__release(&ms.reader);
+        free_machine(m);
+}
+END_TEST
+
+/* A kick before the stall deadline changes nothing: the interrupt that
+ * waits for the guest to enable interrupts must keep its window request,
+ * or the recorder would lose an exit its replay makes. */
+START_TEST(a_kick_that_changes_nothing_keeps_the_interrupt_window)
+{
+        static const uint8_t image[] = "x";
+        fake_environment__init(&host);
+        host.monotonic_ns = 1000000000;
+        struct machine *m = new_machine();
+        struct memory_sink sink;
+        memory_sink__init(&sink, 1 << 20);
+        struct log_writer writer = { 0 };
+        struct output_commit output;
+        ck_assert_int_eq(output_commit__start(&output, printed, rec, 0), 0);
+        ck_assert_int_eq(log_writer__start(&writer, &sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
+        struct recorder r;
+        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
+        struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
+        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
+                                        &boot), 0);
+        struct session_answer a;
+        session__at_deterministic_exit(&r.base, false, &a);
+        for (unsigned step = 0; step < 13; step++) { /* PIC and PIT set up */
+                m->position++;
+                guest_step(m, step, UINT32_MAX);
+                session__at_deterministic_exit(&r.base, false, &a);
+        }
+        m->vm.run->if_flag = 0;                 /* the guest's kernel, interrupts off */
+        host.monotonic_ns += 3000000;           /* past the PIT's 2 ms */
+        m->position++;
+        in(m, 0x21);
+        session__at_deterministic_exit(&r.base, false, &a);
+        ck_assert_int_eq(a.inject_vector, -1);
+        ck_assert(a.request_window);
+        host.monotonic_ns += 1000000;           /* a kick, well before the stall */
+        session__at_kick(&r.base, &a);
+        ck_assert(!a.stop);
+        ck_assert_int_eq(a.inject_vector, -1);
+        ck_assert_msg(a.request_window, "the kick dropped the interrupt window request");
+        ck_assert_int_eq(log_writer__close(&writer), 0);
+        output_commit__close(&output, true);
+        recorder__release(&r);
+        memory_sink__release(&sink);
         free_machine(m);
 }
 END_TEST
@@ -390,6 +461,7 @@ Suite *make_session_suite(void)
         tcase_add_test(tc, a_log_cut_short_ends_where_its_records_end);
         tcase_add_test(tc, a_corrupt_record_stops_the_replay_as_corruption);
         tcase_add_test(tc, a_changed_byte_of_memory_is_caught);
+        tcase_add_test(tc, a_kick_that_changes_nothing_keeps_the_interrupt_window);
         suite_add_tcase(s, tc);
         return s;
 }
