@@ -202,3 +202,10 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Boots Debian's kernel to a busybox initramfs on QEMU microvm and on ftvmm
+# and compares what both show it (inside scripts/nested/run where this host
+# cannot run Linux itself). See scripts/linux/README.md.
+.PHONY: linux-check
+linux-check: deps all
+	scripts/linux/check

@@ -30,6 +30,12 @@ static bool is_periodic(uint8_t mode)
         return mode == 2 || mode == 3;
 }
 
+/* Clocks counted since the count was loaded, frozen while paused. */
+static uint64_t elapsed_ticks(const struct pit8254_channel *ch, uint64_t now)
+{
+        return ch->paused ? ch->paused_ticks : ticks_between(ch->start_ns, now);
+}
+
 static uint16_t to_bcd(uint32_t v)
 {
         return (uint16_t)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 | v % 10);
@@ -45,7 +51,7 @@ static uint32_t current_count(const struct pit8254_channel *ch, uint64_t now)
 {
         if (!ch->counting)
                 return ch->reload & 0xffff;
-        uint64_t ticks = ticks_between(ch->start_ns, now);
+        uint64_t ticks = elapsed_ticks(ch, now);
         uint32_t modulus = ch->bcd ? 10000 : 65536;
         switch (ch->mode) {
         case 2:
@@ -64,7 +70,11 @@ static bool output_level(const struct pit8254_channel *ch, uint64_t now)
 {
         if (!ch->counting)
                 return ch->mode != 0;
-        uint64_t ticks = ticks_between(ch->start_ns, now);
+        if (!ch->gate && is_periodic(ch->mode))
+                return true; /* a low gate forces OUT high in modes 2 and 3 */
+        if (ch->paused && (ch->mode == 1 || ch->mode == 5))
+                return true; /* not triggered yet */
+        uint64_t ticks = elapsed_ticks(ch, now);
         switch (ch->mode) {
         case 2:
                 return ticks % ch->reload != ch->reload - 1;
@@ -79,7 +89,7 @@ static void schedule_irq(struct pit8254 *pit, uint64_t now)
 {
         const struct pit8254_channel *ch = &pit->channel[0];
         pit->next_irq_ns = UINT64_MAX;
-        if (!ch->counting)
+        if (!ch->counting || ch->paused)
                 return;
         uint64_t ticks = ticks_between(ch->start_ns, now);
         if (is_periodic(ch->mode))
@@ -118,6 +128,8 @@ void pit8254__reset(struct pit8254 *pit)
 {
         for (int i = 0; i < 3; i++)
                 channel_reset(&pit->channel[i]);
+        /* Channel 2's gate is port 0x61 bit 0, which a PC resets to 0. */
+        pit->channel[2].gate = false;
         pit->next_irq_ns = UINT64_MAX;
         pit->irqs_raised = 0;
 }
@@ -158,6 +170,10 @@ static void load_count(struct pit8254 *pit, struct pit8254_channel *ch, uint16_t
         ch->start_ns = now;
         ch->counting = true;
         ch->null_count = false;
+        /* With the gate low the count waits: modes 0 and 4 for the gate to
+         * be high, the others for its rising edge. */
+        ch->paused = !ch->gate;
+        ch->paused_ticks = 0;
         if (ch == &pit->channel[0])
                 schedule_irq(pit, now);
 }
@@ -248,11 +264,72 @@ static void write_control(struct pit8254 *pit, uint8_t v, uint64_t now)
         ch->access = access;
         ch->bcd = v & 1;
         ch->counting = false;
+        ch->paused = false;
+        ch->paused_ticks = 0;
         ch->null_count = true;
         ch->write_msb_next = ch->read_msb_next = false;
         ch->latched_count_valid = ch->latched_status_valid = false;
         if (index == 0)
                 pit->next_irq_ns = UINT64_MAX;
+}
+
+/* Shifts start_ns so that `ticks` clocks have elapsed at now. */
+static void resume_at(struct pit8254_channel *ch, uint64_t ticks, uint64_t now)
+{
+        uint64_t ns = time_of_tick(0, ticks);
+        ch->start_ns = now > ns ? now - ns : 0;
+        ch->paused = false;
+        ch->paused_ticks = 0;
+}
+
+static void gate_fell(struct pit8254_channel *ch, uint64_t now)
+{
+        if (ch->mode == 1 || ch->mode == 5 || ch->paused)
+                return; /* triggered modes ignore the gate's level */
+        ch->paused_ticks = ticks_between(ch->start_ns, now);
+        ch->paused = true;
+}
+
+static void gate_rose(struct pit8254_channel *ch, uint64_t now)
+{
+        if (ch->mode == 0 || ch->mode == 4) {
+                if (ch->paused)
+                        resume_at(ch, ch->paused_ticks, now);
+                return;
+        }
+        resume_at(ch, 0, now); /* modes 1, 2, 3, 5: the edge reloads the count */
+}
+
+void pit8254__set_gate(struct pit8254 *pit, unsigned index, bool level)
+{
+        if (index > 2 || pit->channel[index].gate == level)
+                return;
+        struct pit8254_channel *ch = &pit->channel[index];
+        uint64_t now = environment__monotonic_ns(pit->env);
+        pit8254__advance(pit, now);
+        ch->gate = level;
+        if (ch->counting) {
+                if (level)
+                        gate_rose(ch, now);
+                else
+                        gate_fell(ch, now);
+        }
+        if (index == 0)
+                schedule_irq(pit, now);
+}
+
+bool pit8254__gate(const struct pit8254 *pit, unsigned index)
+{
+        return index <= 2 && pit->channel[index].gate;
+}
+
+bool pit8254__output(struct pit8254 *pit, unsigned index)
+{
+        if (index > 2)
+                return false;
+        uint64_t now = environment__monotonic_ns(pit->env);
+        pit8254__advance(pit, now);
+        return output_level(&pit->channel[index], now);
 }
 
 int pit8254__io(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, bool is_write)
@@ -297,6 +374,8 @@ static void save_channel(const struct pit8254_channel *ch, struct state_writer *
         state_writer__bool(w, ch->latched_status_valid);
         state_writer__u8(w, ch->latched_status);
         state_writer__bool(w, ch->null_count);
+        state_writer__bool(w, ch->paused);
+        state_writer__u64(w, ch->paused_ticks);
 }
 
 static void load_channel(struct pit8254_channel *ch, struct state_reader *r, unsigned index)
@@ -317,17 +396,23 @@ static void load_channel(struct pit8254_channel *ch, struct state_reader *r, uns
         ch->latched_status_valid = state_reader__bool(r);
         ch->latched_status = state_reader__u8(r);
         ch->null_count = state_reader__bool(r);
+        ch->paused = state_reader__bool(r);
+        ch->paused_ticks = state_reader__u64(r);
         if (ch->mode > 5)
                 state_reader__fail(r, "PIT channel %u mode %u out of range", index, ch->mode);
         if (ch->access < ACCESS_LSB || ch->access > ACCESS_WORD)
                 state_reader__fail(r, "PIT channel %u access mode %u out of range", index, ch->access);
         if (ch->reload < 1 || ch->reload > 65536)
                 state_reader__fail(r, "PIT channel %u reload %u out of range", index, ch->reload);
+        if (ch->paused && (!ch->counting || ch->gate))
+                state_reader__fail(r, "PIT channel %u paused without a count or with its gate high", index);
+        if (!ch->paused && ch->paused_ticks)
+                state_reader__fail(r, "PIT channel %u has paused clocks but is not paused", index);
 }
 
 int pit8254__save(const struct pit8254 *pit, struct state_writer *w)
 {
-        state_writer__begin(w, "PIT ", 1);
+        state_writer__begin(w, "PIT ", 2); /* 2: gate pause */
         for (unsigned i = 0; i < 3; i++)
                 save_channel(&pit->channel[i], w);
         state_writer__u64(w, pit->next_irq_ns);
@@ -338,7 +423,7 @@ int pit8254__save(const struct pit8254 *pit, struct state_writer *w)
 int pit8254__load(struct pit8254 *pit, struct state_reader *r)
 {
         struct pit8254 loaded = *pit; /* keeps env and irq0 */
-        if (state_reader__begin(r, "PIT ", 1))
+        if (state_reader__begin(r, "PIT ", 2))
                 return -EINVAL;
         for (unsigned i = 0; i < 3; i++)
                 load_channel(&loaded.channel[i], r, i);

@@ -30,6 +30,12 @@ struct pit8254_channel {
         bool latched_status_valid;
         uint8_t latched_status;
         bool null_count;
+        /* Counting suspended while the gate is low (modes 0, 2, 3, 4), or a
+         * count written with the gate low waiting for it to rise: the
+         * elapsed clocks are frozen in paused_ticks. Implies counting and
+         * !gate. */
+        bool paused;
+        uint64_t paused_ticks;
 };
 
 struct pit8254 {
@@ -45,6 +51,13 @@ void pit8254__init(struct pit8254 *pit, struct environment *env,
 void pit8254__reset(struct pit8254 *pit);
 int pit8254__io(void *pit, uint64_t offset, uint8_t *data, uint32_t size,
                 bool is_write);
+/* The GATE input of a channel. On a PC only channel 2's is wired, to bit 0
+ * of port 0x61; channels 0 and 1 are tied high. A rising edge restarts
+ * modes 1, 2, 3 and 5; a low gate suspends modes 0, 2, 3 and 4. */
+void pit8254__set_gate(struct pit8254 *pit, unsigned channel, bool level);
+bool pit8254__gate(const struct pit8254 *pit, unsigned channel);
+/* The OUT pin of a channel now (channel 2's is readable in port 0x61). */
+bool pit8254__output(struct pit8254 *pit, unsigned channel);
 /* Environment time of the next IRQ 0 edge, UINT64_MAX if none is due. */
 uint64_t pit8254__next_deadline_ns(const struct pit8254 *pit);
 /* Raise IRQ 0 if its deadline is at or before now. Periods missed while the

@@ -10,6 +10,8 @@ int device_states__save(const struct machine *m, struct state_writer *w)
         if (!rc) rc = uart16550__save(&m->uart, w);
         if (!rc) rc = debug_exit__save(&m->debug_exit, w);
         if (!rc) rc = post_port__save(&m->post, w);
+        if (!rc) rc = nmi_sc__save(&m->nmi_sc, w);
+        if (!rc) rc = pci_conf1__save(&m->pci_conf1, w);
         return rc;
 }
 
@@ -21,6 +23,8 @@ int device_states__load(struct machine *m, struct state_reader *r)
         if (!rc) rc = uart16550__load(&m->uart, r);
         if (!rc) rc = debug_exit__load(&m->debug_exit, r);
         if (!rc) rc = post_port__load(&m->post, r);
+        if (!rc) rc = nmi_sc__load(&m->nmi_sc, r);
+        if (!rc) rc = pci_conf1__load(&m->pci_conf1, r);
         return rc ? -1 : 0;
 }
 

@@ -57,6 +57,8 @@ static int register_devices(struct machine *m)
         rc |= io_bus__register(pio, MACHINE_DEBUG_EXIT_BASE, 4, "isa-debug-exit",
                                debug_exit__io, &m->debug_exit);
         rc |= io_bus__register(pio, MACHINE_COM1_BASE, 8, "uart-com1", uart16550__io, &m->uart);
+        rc |= io_bus__register(pio, 0x61, 1, "nmi-sc", nmi_sc__io, &m->nmi_sc);
+        rc |= io_bus__register(pio, 0xcf8, PCI_CONF1_PORTS, "pci-conf1", pci_conf1__io, &m->pci_conf1);
         return rc ? -EINVAL : 0;
 }
 
@@ -72,6 +74,8 @@ static void init_devices(struct machine *m)
                         (struct output_sink){ .write = console_write, .context = &m->console });
         debug_exit__init(&m->debug_exit);
         post_port__init(&m->post);
+        nmi_sc__init(&m->nmi_sc, &m->pit);
+        pci_conf1__init(&m->pci_conf1);
 }
 
 int machine__create(struct machine *m, uint64_t ram_size, struct environment *env,

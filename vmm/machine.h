@@ -11,6 +11,8 @@
 #include "../devices/cmos_rtc.h"
 #include "../devices/debug_exit.h"
 #include "../devices/io_bus.h"
+#include "../devices/nmi_sc.h"
+#include "../devices/pci_conf1.h"
 #include "../devices/pic8259.h"
 #include "../devices/pit8254.h"
 #include "../devices/post_port.h"
@@ -66,6 +68,8 @@ struct machine {
         struct uart16550 uart;
         struct debug_exit debug_exit;
         struct post_port post;
+        struct nmi_sc nmi_sc;
+        struct pci_conf1 pci_conf1;
         struct console_output console;
         struct dirty_pages dirty;
         struct memory_hash memory_hash;

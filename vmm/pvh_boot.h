@@ -7,6 +7,7 @@
 
 #define HVM_START_MAGIC 0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define XEN_ELFNOTE_GUEST_OS 6
 
 #define HVM_MEMMAP_TYPE_RAM 1
 #define HVM_MEMMAP_TYPE_RESERVED 2
@@ -31,7 +32,17 @@ struct hvm_memmap_table_entry {
         uint32_t reserved;
 };
 
+/* One entry of the module list at modlist_paddr; Linux takes the first
+ * module as its initrd. */
+struct hvm_modlist_entry {
+        uint64_t paddr;
+        uint64_t size;
+        uint64_t cmdline_paddr;
+        uint64_t reserved;
+};
+
 _Static_assert(sizeof(struct hvm_start_info) == 56, "PVH ABI layout");
 _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "PVH ABI layout");
+_Static_assert(sizeof(struct hvm_modlist_entry) == 32, "PVH ABI layout");
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error_message.h"
 #include "pvh_boot.h"
@@ -56,10 +57,20 @@ static int check_header(const uint8_t *image, size_t size, const Elf64_Ehdr *eh,
         return 0;
 }
 
-/* Scans one note segment for XEN_ELFNOTE_PHYS32_ENTRY. Returns 1 if found,
- * 0 if absent, -1 on a malformed note. */
-static int find_pvh_note(const uint8_t *notes, uint64_t length, uint32_t *entry,
-                         char *err, size_t err_size)
+struct elf_note {
+        uint32_t type;
+        uint32_t name_size;   /* including the NUL */
+        uint32_t desc_size;
+        const uint8_t *name;
+        const uint8_t *desc;
+};
+
+/* Calls visit on each note of one note segment until it returns nonzero.
+ * Returns that value, 0 at the end, or -1 with a reason in err when a note
+ * runs past the segment. */
+static int walk_notes(const uint8_t *notes, uint64_t length,
+                      int (*visit)(const struct elf_note *note, void *context),
+                      void *context, char *err, size_t err_size)
 {
         uint64_t pos = 0;
         while (length - pos >= sizeof(Elf64_Nhdr)) {
@@ -72,24 +83,61 @@ static int find_pvh_note(const uint8_t *notes, uint64_t length, uint32_t *entry,
                     !range_inside(pos + name_len, desc_len, length))
                         return error_message(err, err_size, "malformed ELF note at offset %llu",
                                     (unsigned long long)(pos - sizeof(nh)));
-                const uint8_t *name = notes + pos;
-                const uint8_t *desc = notes + pos + name_len;
+                struct elf_note note = {
+                        .type = nh.n_type, .name_size = nh.n_namesz, .desc_size = nh.n_descsz,
+                        .name = notes + pos, .desc = notes + pos + name_len,
+                };
                 pos += name_len + desc_len;
-                if (nh.n_type != XEN_ELFNOTE_PHYS32_ENTRY || nh.n_namesz != 4 ||
-                    memcmp(name, "Xen", 4) != 0)
-                        continue;
-                if (nh.n_descsz != 4 && nh.n_descsz != 8)
-                        return error_message(err, err_size, "PVH entry note has a %u-byte value, expected 4",
-                                    nh.n_descsz);
-                uint64_t value = 0;
-                memcpy(&value, desc, nh.n_descsz);
-                if (value > UINT32_MAX)
-                        return error_message(err, err_size, "PVH entry 0x%llx is above 4 GiB",
-                                    (unsigned long long)value);
-                *entry = (uint32_t)value;
-                return 1;
+                int rc = visit(&note, context);
+                if (rc)
+                        return rc;
         }
         return 0;
+}
+
+static bool note_owner_is(const struct elf_note *note, const char *owner)
+{
+        size_t n = strlen(owner) + 1;
+        return note->name_size == n && memcmp(note->name, owner, n) == 0;
+}
+
+static bool note_is(const struct elf_note *note, const char *owner, uint32_t type)
+{
+        return note->type == type && note_owner_is(note, owner);
+}
+
+struct entry_search {
+        uint32_t *entry;
+        char *err;
+        size_t err_size;
+};
+
+/* Returns 1 at XEN_ELFNOTE_PHYS32_ENTRY, -1 if it is malformed. */
+static int visit_pvh_note(const struct elf_note *note, void *context)
+{
+        struct entry_search *search = context;
+        if (!note_is(note, "Xen", XEN_ELFNOTE_PHYS32_ENTRY))
+                return 0;
+        if (note->desc_size != 4 && note->desc_size != 8)
+                return error_message(search->err, search->err_size,
+                                     "PVH entry note has a %u-byte value, expected 4",
+                                     note->desc_size);
+        uint64_t value = 0;
+        memcpy(&value, note->desc, note->desc_size);
+        if (value > UINT32_MAX)
+                return error_message(search->err, search->err_size,
+                                     "PVH entry 0x%llx is above 4 GiB", (unsigned long long)value);
+        *search->entry = (uint32_t)value;
+        return 1;
+}
+
+/* Scans one note segment for XEN_ELFNOTE_PHYS32_ENTRY. Returns 1 if found,
+ * 0 if absent, -1 on a malformed note. */
+static int find_pvh_note(const uint8_t *notes, uint64_t length, uint32_t *entry,
+                         char *err, size_t err_size)
+{
+        struct entry_search search = { entry, err, err_size };
+        return walk_notes(notes, length, visit_pvh_note, &search, err, err_size);
 }
 
 static int load_segment(const uint8_t *image, size_t size, const Elf64_Phdr *ph,
@@ -128,16 +176,24 @@ static bool entry_is_loaded(uint32_t entry, const Elf64_Phdr *phdrs, unsigned co
         return false;
 }
 
+/* Copies and checks the ELF header; the program headers it describes lie
+ * inside the image when it returns 0. */
+static int read_header(const uint8_t *image, size_t size, Elf64_Ehdr *eh,
+                       char *err, size_t err_size)
+{
+        memset(eh, 0, sizeof(*eh));
+        memcpy(eh, image, size < sizeof(*eh) ? size : sizeof(*eh));
+        if (size > PVH_MAX_IMAGE_SIZE)
+                return error_message(err, err_size, "image of %zu bytes is larger than the 1 GiB limit", size);
+        return check_header(image, size, eh, err, err_size);
+}
+
 int pvh_loader__load(const uint8_t *image, size_t size, uint8_t *ram,
                      uint64_t ram_size, struct pvh_image *out,
                      char *err, size_t err_size)
 {
         Elf64_Ehdr eh;
-        memset(&eh, 0, sizeof(eh));
-        memcpy(&eh, image, size < sizeof(eh) ? size : sizeof(eh));
-        if (size > PVH_MAX_IMAGE_SIZE)
-                return error_message(err, err_size, "image of %zu bytes is larger than the 1 GiB limit", size);
-        if (check_header(image, size, &eh, err, err_size))
+        if (read_header(image, size, &eh, err, err_size))
                 return -1;
 
         Elf64_Phdr phdrs[eh.e_phnum];
@@ -216,4 +272,110 @@ uint64_t pvh_loader__write_start_info(uint8_t *ram, uint64_t ram_size,
         memcpy(ram + PVH_MEMMAP_ADDR, map, sizeof(map[0]) * entries);
         memcpy(ram + PVH_CMDLINE_ADDR, cmdline, cmdline_len + 1);
         return PVH_START_INFO_ADDR;
+}
+
+static int visit_linux_note(const struct elf_note *note, void *context)
+{
+        (void)context;
+        if (note_owner_is(note, "Linux"))
+                return 1;
+        if (!note_is(note, "Xen", XEN_ELFNOTE_GUEST_OS) || note->desc_size < 5)
+                return 0;
+        /* "linux", NUL-terminated or exactly filling the note */
+        return strncasecmp((const char *)note->desc, "linux", 5) == 0 &&
+               (note->desc_size == 5 || note->desc[5] == '\0');
+}
+
+bool pvh_loader__is_linux(const uint8_t *image, size_t size)
+{
+        Elf64_Ehdr eh;
+        char err[128];
+        if (read_header(image, size, &eh, err, sizeof(err)))
+                return false;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+                Elf64_Phdr ph;
+                memcpy(&ph, image + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+                if (ph.p_type != PT_NOTE || !range_inside(ph.p_offset, ph.p_filesz, size))
+                        continue;
+                if (walk_notes(image + ph.p_offset, ph.p_filesz, visit_linux_note, NULL,
+                               err, sizeof(err)) == 1)
+                        return true;
+        }
+        return false;
+}
+
+_Static_assert(PVH_MODLIST_ADDR >= PVH_START_INFO_ADDR + sizeof(struct hvm_start_info) &&
+               PVH_MODLIST_ADDR + sizeof(struct hvm_modlist_entry) <= PVH_MEMMAP_ADDR,
+               "the module list lies between the start info and the memory map");
+
+static uint64_t page_down(uint64_t a)
+{
+        return a & ~(uint64_t)(PVH_PAGE_SIZE - 1);
+}
+
+/* The highest page-aligned start for size bytes inside [low, high), or 0. */
+static uint64_t highest_fit(uint64_t low, uint64_t high, uint64_t size)
+{
+        if (high < size || page_down(high - size) < low)
+                return 0;
+        return page_down(high - size);
+}
+
+static uint64_t free_bytes(uint64_t low, uint64_t high)
+{
+        return high > low ? high - low : 0;
+}
+
+uint64_t pvh_loader__place_initrd(uint64_t ram_size, const struct pvh_image *image,
+                                  uint64_t size, char *err, size_t err_size)
+{
+        if (size == 0) {
+                error_message(err, err_size, "initrd is empty");
+                return 0;
+        }
+        uint64_t top = page_down(ram_size < PVH_INITRD_LIMIT ? ram_size : PVH_INITRD_LIMIT);
+        uint64_t above_low = image->load_high > HIGH_RAM_START ? image->load_high : HIGH_RAM_START;
+        uint64_t below_high = image->load_low < top ? image->load_low : top;
+        /* The top of RAM first, where QEMU puts it, far from the kernel's
+         * early allocations; below the image if it sits at the top. */
+        uint64_t addr = highest_fit(above_low, top, size);
+        if (!addr)
+                addr = highest_fit(HIGH_RAM_START, below_high, size);
+        if (!addr)
+                error_message(err, err_size,
+                              "initrd of %llu bytes does not fit in guest RAM of %llu MiB: %llu bytes are free above the image at [0x%llx, 0x%llx) and %llu below it, between 1 MiB and %s",
+                              (unsigned long long)size, (unsigned long long)(ram_size >> 20),
+                              (unsigned long long)free_bytes(above_low, top),
+                              (unsigned long long)image->load_low,
+                              (unsigned long long)image->load_high,
+                              (unsigned long long)free_bytes(HIGH_RAM_START, below_high),
+                              ram_size > PVH_INITRD_LIMIT ? "4 GiB" : "the top of RAM");
+        return addr;
+}
+
+uint64_t pvh_loader__add_initrd(uint8_t *ram, uint64_t ram_size, const struct pvh_image *image,
+                                const uint8_t *initrd, size_t initrd_size,
+                                char *err, size_t err_size)
+{
+        struct hvm_start_info info;
+        if (ram_size < PVH_START_INFO_ADDR + sizeof(info)) {
+                error_message(err, err_size, "guest RAM of %llu bytes has no room for boot information",
+                              (unsigned long long)ram_size);
+                return 0;
+        }
+        memcpy(&info, ram + PVH_START_INFO_ADDR, sizeof(info));
+        if (info.magic != HVM_START_MAGIC) {
+                error_message(err, err_size, "no hvm_start_info to add the initrd to");
+                return 0;
+        }
+        uint64_t addr = pvh_loader__place_initrd(ram_size, image, initrd_size, err, err_size);
+        if (!addr)
+                return 0;
+        memcpy(ram + addr, initrd, initrd_size);
+        struct hvm_modlist_entry module = { .paddr = addr, .size = initrd_size };
+        memcpy(ram + PVH_MODLIST_ADDR, &module, sizeof(module));
+        info.nr_modules = 1;
+        info.modlist_paddr = PVH_MODLIST_ADDR;
+        memcpy(ram + PVH_START_INFO_ADDR, &info, sizeof(info));
+        return addr;
 }

@@ -6,7 +6,7 @@
  * size, position, the environment clock the PIT last saw, so a restore can
  * rebase it, and the console bytes the guest wrote so far), the machine's
  * description ("VERS", "DEVF", "CPUM": vmm/machine_description.h), "VCPU",
- * the devices ("PIC ", "PIT ", "RTC ", "UART", "DBGX", "POST"), "RAM "
+ * the devices ("PIC ", "PIT ", "RTC ", "UART", "DBGX", "POST", "NMSC", "PCI1"), "RAM "
  * (its size, then guest RAM compressed: replication/compression.h). Bump SNAPSHOT_VERSION on any change to the
  * layout or to a record; tests/unit/test_log_layout.c fails until you do. */
 #ifndef FTVMM_SNAPSHOT_H
@@ -20,7 +20,7 @@
 #include "vcpu_state.h"
 
 #define SNAPSHOT_MAGIC "FTVMSNAP"
-#define SNAPSHOT_VERSION 4u
+#define SNAPSHOT_VERSION 5u /* 5: PIT record v2, NMSC and PCI1 */
 #define SNAPSHOT_MAX_FILE_SIZE (80ull << 30)
 
 /* Serialises machine and vCPU state. Returns 0 or -errno. */

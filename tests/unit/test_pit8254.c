@@ -205,6 +205,164 @@ START_TEST(load_rejects_bad_fields)
 }
 END_TEST
 
+/* Nanoseconds for n PIT clocks, rounded up, as the device counts them. */
+static uint64_t clocks_ns(uint64_t n)
+{
+        return (n * 1000000000ull + PIT_FREQUENCY_HZ - 1) / PIT_FREQUENCY_HZ;
+}
+
+static bool out2(void)
+{
+        return pit8254__output(&pit, 2);
+}
+
+static uint16_t latched_count2(void)
+{
+        out(0x43, 0x80); /* latch channel 2 */
+        uint16_t lo = in(0x42);
+        return (uint16_t)(lo | in(0x42) << 8);
+}
+
+/* Channel 2, mode 0, lsb then msb: what Linux's PIT calibration writes. */
+static void start_one_shot2(uint16_t count)
+{
+        out(0x43, 0xb0);
+        out(0x42, (uint8_t)count);
+        out(0x42, (uint8_t)(count >> 8));
+}
+
+START_TEST(reset_gates_only_channel_2_low)
+{
+        ck_assert(pit8254__gate(&pit, 0));
+        ck_assert(pit8254__gate(&pit, 1));
+        ck_assert(!pit8254__gate(&pit, 2));
+        ck_assert(!pit8254__gate(&pit, 3));
+}
+END_TEST
+
+START_TEST(channel2_one_shot_output_rises_at_terminal_count)
+{
+        pit8254__set_gate(&pit, 2, true);
+        start_one_shot2(11932); /* Linux's 10 ms calibration latch */
+        ck_assert(!out2());
+        advance_ns(clocks_ns(11931));
+        ck_assert(!out2());
+        ck_assert_uint_eq(latched_count2(), 1);
+        advance_ns(clocks_ns(1));
+        ck_assert(out2());
+        ck_assert_uint_eq(edges, 0); /* channel 2 raises no interrupt */
+}
+END_TEST
+
+START_TEST(channel2_msb_counts_down_when_read_directly)
+{
+        /* Linux's fast calibration reads lsb then msb without a latch and
+         * expects the msb to step down once per 256 clocks. */
+        pit8254__set_gate(&pit, 2, true);
+        start_one_shot2(0xffff);
+        in(0x42);
+        ck_assert_uint_eq(in(0x42), 0xff);
+        advance_ns(clocks_ns(256));
+        in(0x42);
+        ck_assert_uint_eq(in(0x42), 0xfe);
+        advance_ns(clocks_ns(256 * 10));
+        in(0x42);
+        ck_assert_uint_eq(in(0x42), 0xf4);
+}
+END_TEST
+
+START_TEST(low_gate_suspends_one_shot)
+{
+        pit8254__set_gate(&pit, 2, true);
+        start_one_shot2(1000);
+        advance_ns(clocks_ns(400));
+        pit8254__set_gate(&pit, 2, false);
+        advance_ns(clocks_ns(5000));
+        ck_assert_uint_eq(latched_count2(), 600);
+        ck_assert(!out2());
+        pit8254__set_gate(&pit, 2, true);
+        advance_ns(clocks_ns(599));
+        ck_assert(!out2());
+        advance_ns(clocks_ns(1));
+        ck_assert(out2());
+}
+END_TEST
+
+START_TEST(count_written_with_gate_low_waits_for_it)
+{
+        start_one_shot2(100); /* the gate is low after reset */
+        advance_ns(clocks_ns(1000));
+        ck_assert_uint_eq(latched_count2(), 100);
+        ck_assert(!out2());
+        pit8254__set_gate(&pit, 2, true);
+        advance_ns(clocks_ns(100));
+        ck_assert(out2());
+}
+END_TEST
+
+START_TEST(square_wave_gate_forces_output_high_and_edge_reloads)
+{
+        out(0x43, 0xb6); /* channel 2, mode 3: the PC speaker's tone */
+        out(0x42, 0xe8);
+        out(0x42, 0x03); /* 1000 */
+        pit8254__set_gate(&pit, 2, true);
+        advance_ns(clocks_ns(700)); /* second half-period: OUT low */
+        ck_assert(!out2());
+        pit8254__set_gate(&pit, 2, false);
+        ck_assert(out2());
+        advance_ns(clocks_ns(300));
+        ck_assert(out2());
+        pit8254__set_gate(&pit, 2, true);
+        ck_assert_uint_eq(latched_count2(), 1000); /* reloaded by the edge */
+        ck_assert(out2());
+}
+END_TEST
+
+START_TEST(gate_edges_without_a_count_change_nothing)
+{
+        pit8254__set_gate(&pit, 2, true);
+        pit8254__set_gate(&pit, 2, false);
+        ck_assert(!pit.channel[2].paused);
+        ck_assert(!pit.channel[2].counting);
+        pit8254__set_gate(&pit, 2, true);
+        ck_assert(!pit.channel[2].counting);
+}
+END_TEST
+
+START_TEST(paused_state_round_trip_and_damage)
+{
+        pit8254__set_gate(&pit, 2, true);
+        start_one_shot2(1000);
+        advance_ns(clocks_ns(250));
+        pit8254__set_gate(&pit, 2, false);
+        struct pit8254 fresh, victim;
+        pit8254__init(&fresh, &fake_clock.env, pit.irq0);
+        check_state_round_trip(&pit8254_state_ops, &pit, &fresh);
+        ck_assert(fresh.channel[2].paused);
+        ck_assert_uint_eq(fresh.channel[2].paused_ticks, 250);
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
+        check_state_rejects_damage(&pit8254_state_ops, &pit, &victim);
+}
+END_TEST
+
+START_TEST(load_rejects_pause_with_gate_high)
+{
+        pit8254__set_gate(&pit, 2, true);
+        start_one_shot2(1000);
+        pit.channel[2].paused = true;
+        struct state_writer w;
+        state_writer__init(&w);
+        pit8254__save(&pit, &w);
+        struct state_reader r;
+        state_reader__init(&r, w.buf, w.length);
+        struct pit8254 victim;
+        pit8254__init(&victim, &fake_clock.env, pit.irq0);
+        ck_assert_int_ne(pit8254__load(&victim, &r), 0);
+        ck_assert_str_eq(r.error, "PIT channel 2 paused without a count or with its gate high");
+        state_writer__release(&w);
+}
+END_TEST
+
 Suite *make_pit8254_suite(void)
 {
         Suite *s = suite_create("pit8254");
@@ -224,5 +382,17 @@ Suite *make_pit8254_suite(void)
         tcase_add_test(tc, state_round_trip_and_damage);
         tcase_add_test(tc, load_rejects_bad_fields);
         suite_add_tcase(s, tc);
+        TCase *gate = tcase_create("channel 2 gate");
+        tcase_add_checked_fixture(gate, setup, NULL);
+        tcase_add_test(gate, reset_gates_only_channel_2_low);
+        tcase_add_test(gate, channel2_one_shot_output_rises_at_terminal_count);
+        tcase_add_test(gate, channel2_msb_counts_down_when_read_directly);
+        tcase_add_test(gate, low_gate_suspends_one_shot);
+        tcase_add_test(gate, count_written_with_gate_low_waits_for_it);
+        tcase_add_test(gate, square_wave_gate_forces_output_high_and_edge_reloads);
+        tcase_add_test(gate, gate_edges_without_a_count_change_nothing);
+        tcase_add_test(gate, paused_state_round_trip_and_damage);
+        tcase_add_test(gate, load_rejects_pause_with_gate_high);
+        suite_add_tcase(s, gate);
         return s;
 }
