@@ -36,6 +36,7 @@ static const struct {
         { "pair_wire", make_pair_wire_suite },
         { "arbiter_directory", make_arbiter_directory_suite },
         { "pair_link", make_pair_link_suite },
+        { "virtio_blk", make_virtio_blk_suite },
 };
 
 int main(int argc, char **argv)
