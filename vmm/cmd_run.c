@@ -15,6 +15,8 @@ static int boot_machine(struct machine *m, const struct run_options *opts, int c
 {
         int status = machine__create(m, opts->mem_bytes, environment__live(), console_fd,
                                      command__console_name(opts), err, err_size);
+        if (!status && opts->disk_spec)
+                status = machine__add_disk(m, opts->disk_spec, err, err_size);
         if (!status)
                 status = machine__load_image(m, opts->image, opts->cmdline, err, err_size);
         if (!status)
@@ -93,6 +95,10 @@ int cmd_run(int argc, char **argv)
         }
         if (opts.log_path || opts.record_tuning_given) {
                 fprintf(stderr, "ftvmm run: --log, --max-stall, --epoch, --sync and --verify-every belong to 'ftvmm record'\n");
+                return EXIT_USAGE;
+        }
+        if (opts.restore_path && opts.disk_spec) {
+                fprintf(stderr, "ftvmm run: --restore cannot take --disk yet\n");
                 return EXIT_USAGE;
         }
         if (opts.launch_given) {

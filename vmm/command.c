@@ -81,6 +81,14 @@ void command__print_stats(const struct machine *m, const struct session *s,
                 (unsigned long long)e->hlt, (unsigned long long)e->irq_window,
                 (unsigned long long)e->kicks, (unsigned long long)e->other,
                 (unsigned long long)e->interrupts_injected);
+        if (m->disk) {
+                const struct virtio_blk_counters *d = &m->disk->device.counters;
+                fprintf(stderr, "ftvmm: disk: %llu requests, %llu completed (%llu with an error, "
+                        "%llu uncertain), %llu stale completions dropped\n",
+                        (unsigned long long)d->requests, (unsigned long long)d->completions,
+                        (unsigned long long)d->errors, (unsigned long long)d->uncertain,
+                        (unsigned long long)d->stale);
+        }
         const struct session_counters *c = &s->counters;
         if (!c->epochs)
                 return;

@@ -12,6 +12,8 @@ int device_states__save(const struct machine *m, struct state_writer *w)
         if (!rc) rc = post_port__save(&m->post, w);
         if (!rc) rc = nmi_sc__save(&m->nmi_sc, w);
         if (!rc) rc = pci_conf1__save(&m->pci_conf1, w);
+        /* Only a machine with --disk has one; its record says so. */
+        if (!rc && m->disk) rc = virtio_blk__save(&m->disk->device, w);
         return rc;
 }
 
@@ -25,6 +27,7 @@ int device_states__load(struct machine *m, struct state_reader *r)
         if (!rc) rc = post_port__load(&m->post, r);
         if (!rc) rc = nmi_sc__load(&m->nmi_sc, r);
         if (!rc) rc = pci_conf1__load(&m->pci_conf1, r);
+        if (!rc && m->disk) rc = virtio_blk__load(&m->disk->device, r);
         return rc ? -1 : 0;
 }
 

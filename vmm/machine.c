@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -109,8 +111,20 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
         return 0;
 }
 
+static void remove_disk(struct machine *m)
+{
+        if (!m->disk)
+                return;
+        block_file__close(&m->disk->file);
+        virtio_blk__destroy(&m->disk->device);
+        free(m->disk->path);
+        free(m->disk);
+        m->disk = NULL;
+}
+
 void machine__destroy(struct machine *m)
 {
+        remove_disk(m); /* its workers first: they kick the vCPU thread */
         kvm_vm__destroy(&m->vm);
         dirty_pages__release(&m->dirty);
         memory_hash__release(&m->memory_hash);
@@ -183,11 +197,30 @@ int machine__read_image(const char *path, uint8_t **data, size_t *size,
         return status;
 }
 
+/* Linux's way to find a virtio-mmio device: appended as QEMU's microvm
+ * appends it, so both give the guest the same command line. */
+static const char *guest_cmdline(const struct machine *m, const char *cmdline, char *buf,
+                                 size_t size)
+{
+        if (!m->disk)
+                return cmdline;
+        int n = snprintf(buf, size, "%s virtio_mmio.device=%u@0x%llx:%u", cmdline,
+                         VIRTIO_MMIO_SIZE, MACHINE_VIRTIO_BLK_BASE, MACHINE_VIRTIO_BLK_IRQ);
+        return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
 int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t *image,
                               size_t size, const char *cmdline, char *err, size_t err_size)
 {
         struct pvh_image loaded;
         char why[256];
+        char with_devices[PVH_CMDLINE_MAX + 1];
+        cmdline = guest_cmdline(m, cmdline, with_devices, sizeof(with_devices));
+        if (!cmdline) {
+                snprintf(err, err_size, "%s: the command line is too long to add the disk's virtio_mmio.device=",
+                         name);
+                return EXIT_USAGE;
+        }
         if (pvh_loader__load(image, size, m->ram, m->ram_size, &loaded, why, sizeof(why)) < 0) {
                 snprintf(err, err_size, "%s: %s", name, why);
                 return EXIT_BAD_IMAGE;
@@ -256,4 +289,134 @@ void machine__kick(struct machine *m)
 {
         if (m->kick_signal)
                 pthread_kill(m->vcpu_thread, m->kick_signal);
+}
+
+static void disk_written(void *context, uint64_t addr, uint64_t length)
+{
+        struct machine *m = context;
+        dirty_pages__mark(&m->dirty, addr, length);
+}
+
+static void disk_wake(void *context)
+{
+        machine__kick(context);
+}
+
+static unsigned disk_uncertain(void *device)
+{
+        return virtio_blk__complete_all_uncertain(device);
+}
+
+static int attach_disk(struct machine *m, struct machine_disk *d, char *err, size_t err_size)
+{
+        struct virtio_blk_config config = {
+                .capacity = block_file__sectors(&d->file),
+                .readonly = d->file.readonly,
+                .serial = MACHINE_VIRTIO_BLK_SERIAL,
+        };
+        struct guest_memory mem = { .ram = m->ram, .size = m->ram_size,
+                                    .written = disk_written, .context = m };
+        struct irq_line irq = { .set_level = pic8259__set_irq, .controller = &m->pic,
+                                .irq = MACHINE_VIRTIO_BLK_IRQ };
+        if (virtio_blk__init(&d->device, &config, mem, irq, &d->file.backend)) {
+                snprintf(err, err_size, "--disk %s: out of memory", d->path);
+                return EXIT_HOST_ERROR;
+        }
+        if (io_bus__register(&m->mmio, MACHINE_VIRTIO_BLK_BASE, VIRTIO_MMIO_SIZE, "virtio-blk",
+                             virtio_blk__io, &d->device) ||
+            m->io_device_count == MACHINE_MAX_IO_DEVICES) {
+                snprintf(err, err_size, "internal error: no room for the disk's device");
+                return EXIT_HOST_ERROR;
+        }
+        m->io_devices[m->io_device_count++] = (struct outstanding_io){
+                .complete_as_uncertain = disk_uncertain, .device = &d->device };
+        d->file.wake = disk_wake;
+        d->file.wake_context = m;
+        return 0;
+}
+
+int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err_size)
+{
+        if (m->disk) {
+                snprintf(err, err_size, "--disk: only one disk is supported");
+                return EXIT_USAGE;
+        }
+        struct machine_disk *d = calloc(1, sizeof(*d));
+        bool readonly;
+        if (!d) {
+                snprintf(err, err_size, "--disk: out of memory");
+                return EXIT_HOST_ERROR;
+        }
+        m->disk = d;
+        if (block_file__parse_spec(spec, &d->path, &readonly, err, err_size)) {
+                m->disk = NULL;
+                free(d);
+                return EXIT_USAGE;
+        }
+        d->file.fd = d->file.event_fd = -1;
+        int status = block_file__open(&d->file, d->path, readonly, err, err_size);
+        if (!status)
+                status = attach_disk(m, d, err, err_size);
+        return status; /* machine__destroy releases a half-made disk */
+}
+
+int machine__apply_pending_io(struct machine *m)
+{
+        if (!m->disk)
+                return 0;
+        struct block_completion c[32];
+        size_t n;
+        int applied = 0;
+        while ((n = block_file__take_completions(&m->disk->file, c, 32)) > 0) {
+                for (size_t i = 0; i < n; i++) {
+                        virtio_blk__complete(&m->disk->device, c[i].id, c[i].status, c[i].data,
+                                             c[i].length);
+                        block_completion__release(&c[i]);
+                }
+                applied += (int)n;
+        }
+        m->disk->applied += (uint64_t)applied;
+        return applied;
+}
+
+unsigned machine__outstanding_io(const struct machine *m)
+{
+        return m->disk ? virtio_blk__outstanding(&m->disk->device) : 0;
+}
+
+static uint64_t monotonic_now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool machine__wait_io_until(struct machine *m, uint64_t deadline_ns)
+{
+        if (!m->disk || !block_file__in_flight(&m->disk->file)) {
+                if (deadline_ns == UINT64_MAX)
+                        return false;
+                struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+                                       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                        ;
+                return false;
+        }
+        struct pollfd p = { .fd = m->disk->file.event_fd, .events = POLLIN };
+        for (;;) {
+                uint64_t now = monotonic_now_ns();
+                if (deadline_ns != UINT64_MAX && now >= deadline_ns)
+                        return poll(&p, 1, 0) > 0;
+                struct timespec left = { 0, 0 };
+                if (deadline_ns != UINT64_MAX)
+                        left = (struct timespec){ .tv_sec = (time_t)((deadline_ns - now) / 1000000000ull),
+                                                  .tv_nsec = (long)((deadline_ns - now) % 1000000000ull) };
+                int rc = ppoll(&p, 1, deadline_ns == UINT64_MAX ? NULL : &left, NULL);
+                if (rc > 0)
+                        return true;
+                if (rc == 0)
+                        return false;
+                if (errno != EINTR)
+                        return false;
+        }
 }

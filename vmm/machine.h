@@ -17,7 +17,9 @@
 #include "../devices/pit8254.h"
 #include "../devices/post_port.h"
 #include "../devices/uart16550.h"
+#include "../devices/virtio_blk.h"
 #include "../replication/environment.h"
+#include "block_file.h"
 #include "dirty_pages.h"
 #include "kvm_vm.h"
 #include "memory_hash.h"
@@ -25,6 +27,12 @@
 #define MACHINE_COM1_BASE 0x3f8
 #define MACHINE_COM1_IRQ 4
 #define MACHINE_DEBUG_EXIT_BASE 0xf4
+/* Where QEMU's microvm (with acpi=off) puts its first virtio-mmio transport
+ * and its interrupt, so that the guest's command line is the same on both:
+ * IRQ 5 is free on a PC's master 8259. */
+#define MACHINE_VIRTIO_BLK_BASE 0xfeb00000ull
+#define MACHINE_VIRTIO_BLK_IRQ 5
+#define MACHINE_VIRTIO_BLK_SERIAL "ftvmm-disk"
 
 struct console_output {
         int fd;
@@ -51,6 +59,14 @@ struct outstanding_io {
 
 #define MACHINE_MAX_IO_DEVICES 8
 
+/* --disk: the virtio-blk device and the file behind it. */
+struct machine_disk {
+        struct virtio_blk device;
+        struct block_file file;
+        char *path;
+        uint64_t applied;       /* completions applied to the device */
+};
+
 struct machine {
         uint8_t *ram;
         uint64_t ram_size;
@@ -73,6 +89,7 @@ struct machine {
         struct console_output console;
         struct dirty_pages dirty;
         struct memory_hash memory_hash;
+        struct machine_disk *disk; /* NULL without --disk */
         struct outstanding_io io_devices[MACHINE_MAX_IO_DEVICES];
         unsigned io_device_count;
         /* The thread that runs the vCPU, and the signal that kicks it out
@@ -92,6 +109,21 @@ struct machine {
 int machine__create(struct machine *m, uint64_t ram_size, struct environment *env,
                     int console_fd, const char *console_path,
                     char *err, size_t err_size);
+/* --disk FILE[,readonly]: a virtio-blk device on the MMIO bus backed by
+ * FILE, registered for P7. Call after machine__create and before loading
+ * the image, whose command line then names the device in Linux's form
+ * (virtio_mmio.device=512@0xfeb00000:5). Returns 0 or an exit status. */
+int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err_size);
+/* Takes the disk's finished requests and applies them to the device (DMA,
+ * used ring, interrupt): what the live session does whenever the vCPU
+ * loop gets control. Returns how many were applied. */
+int machine__apply_pending_io(struct machine *m);
+/* Requests the guest issued whose completion has not been applied. */
+unsigned machine__outstanding_io(const struct machine *m);
+/* For a halted guest: sleeps until the host's CLOCK_MONOTONIC reaches
+ * deadline_ns (UINT64_MAX: no deadline) or a disk completion is waiting,
+ * whichever comes first. True if a completion is waiting. */
+bool machine__wait_io_until(struct machine *m, uint64_t deadline_ns);
 /* Loads a PVH ELF image into RAM and writes hvm_start_info. */
 int machine__load_image(struct machine *m, const char *path, const char *cmdline,
                         char *err, size_t err_size);

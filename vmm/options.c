@@ -35,6 +35,9 @@ const char options__run_help[] =
 "      --restore FILE       continue a machine saved by --snapshot, in a fresh\n"
 "                           VM, instead of booting IMAGE (RAM size and\n"
 "                           command line come from the snapshot)\n"
+"      --disk FILE[,readonly]  a virtio-blk disk backed by the raw image FILE,\n"
+"                           named to the guest on its command line as\n"
+"                           virtio_mmio.device=512@0xfeb00000:5\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63), 64 usage error, 65 bad image,\n"
@@ -338,6 +341,9 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'h':
                 opts->help = true;
                 return 0;
+        case 'D':
+                opts->disk_spec = arg;
+                return 0;
         }
         return apply_launch_option(opt, arg, opts, err, err_size);
 }
@@ -435,6 +441,7 @@ static int parse(int argc, char **argv, struct run_options *opts, char *err, siz
                 { "max-lag", required_argument, NULL, OPT_MAX_LAG },
                 { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
                 { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+                { "disk", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
