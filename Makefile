@@ -66,7 +66,11 @@ $(BUILD)/alter-log: tests/tools/alter_log.c
 $(BUILD)/channel-mangler: tests/tools/channel_mangler.c replication/state_record.c
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lz
 
-integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler
+# Checks the disk workload's durable records in a disk file afterwards.
+$(BUILD)/disk-verify: tests/tools/disk_verify.c guest-images/include/disk_record.h
+	$(CC) $(CFLAGS) -o $@ $<
+
+integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler $(BUILD)/disk-verify
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
