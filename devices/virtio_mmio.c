@@ -40,6 +40,8 @@
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
 #define DESC_SIZE 16
+#define DRIVER_STATUS_BITS (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
+                            VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
 #define RING_HEADER 4          /* flags, idx */
 
 void virtio_mmio__update_irq(struct virtio_mmio *t)
@@ -145,8 +147,8 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
                 virtio_mmio__reset(t);
                 return;
         }
-        uint8_t next = (uint8_t)(v & ~VIRTIO_STATUS_NEEDS_RESET) |
-                       (t->status & VIRTIO_STATUS_NEEDS_RESET);
+        /* NEEDS_RESET is the device's to set; bits 4 and 5 mean nothing. */
+        uint8_t next = (uint8_t)(v & DRIVER_STATUS_BITS) | (t->status & VIRTIO_STATUS_NEEDS_RESET);
         if ((next & VIRTIO_STATUS_FEATURES_OK) && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
                 bool acceptable = (t->driver_features & ~t->device_features) == 0 &&
                                   virtio_mmio__negotiated(t, VIRTIO_F_VERSION_1);
@@ -456,8 +458,9 @@ void virtio_mmio__load_fields(struct virtio_mmio *t, struct state_reader *r)
                 state_reader__fail(r, "virtio status 0x%x has reserved bits", t->status);
         if (t->interrupt_status & ~(uint32_t)(VIRTIO_INT_USED | VIRTIO_INT_CONFIG))
                 state_reader__fail(r, "virtio interrupt status 0x%x out of range", t->interrupt_status);
-        if ((t->driver_features & ~t->device_features) != 0)
-                state_reader__fail(r, "virtio driver features 0x%llx not offered",
+        /* Before FEATURES_OK the driver may have written anything. */
+        if ((t->status & VIRTIO_STATUS_FEATURES_OK) && (t->driver_features & ~t->device_features))
+                state_reader__fail(r, "virtio driver features 0x%llx accepted but not offered",
                                    (unsigned long long)t->driver_features);
         t->broken_reason = NULL;
 }
