@@ -37,6 +37,7 @@ static const struct {
         { "arbiter_directory", make_arbiter_directory_suite },
         { "pair_link", make_pair_link_suite },
         { "virtio_blk", make_virtio_blk_suite },
+        { "block_file", make_block_file_suite },
 };
 
 int main(int argc, char **argv)

@@ -640,6 +640,20 @@ START_TEST(state_round_trip_keeps_outstanding_requests)
 }
 END_TEST
 
+START_TEST(state_round_trip_of_whatever_the_driver_wrote)
+{
+        /* reserved status bits and features never offered, before
+         * FEATURES_OK: what the device keeps of them it must load back */
+        wr(0x070, 0x33);
+        wr(0x024, 0);
+        wr(0x020, 0xffffffff);
+        static struct virtio_blk fresh;
+        make_device(&fresh, false);
+        check_state_round_trip(&virtio_blk_state_ops, &dev, &fresh);
+        virtio_blk__destroy(&fresh);
+}
+END_TEST
+
 START_TEST(state_damage_is_rejected)
 {
         two_outstanding();
@@ -709,6 +723,7 @@ Suite *make_virtio_blk_suite(void)
         tcase_add_test(tc, discard_one_range);
         tcase_add_test(tc, no_interrupt_flag_suppresses_the_interrupt);
         tcase_add_test(tc, state_round_trip_keeps_outstanding_requests);
+        tcase_add_test(tc, state_round_trip_of_whatever_the_driver_wrote);
         tcase_add_test(tc, state_damage_is_rejected);
         tcase_add_test(tc, load_refuses_another_disk_and_bad_requests);
         suite_add_tcase(s, tc);
