@@ -357,6 +357,9 @@ int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err
         int status = block_file__open(&d->file, d->path, readonly, err, err_size);
         if (!status)
                 status = attach_disk(m, d, err, err_size);
+        const char *every = getenv("FTVMM_TEST_UNCERTAIN_EVERY");
+        d->uncertain_every = every ? (unsigned)strtoul(every, NULL, 10) : 0;
+        d->drained = true;
         return status; /* machine__destroy releases a half-made disk */
 }
 
@@ -368,12 +371,21 @@ int machine__apply_pending_io(struct machine *m)
         size_t n;
         int applied = 0;
         while ((n = block_file__take_completions(&m->disk->file, c, 32)) > 0) {
+                struct machine_disk *d = m->disk;
+                if (d->uncertain_every && ++d->batches % d->uncertain_every == 0 && d->drained) {
+                        /* the test hook: these completions are now stale */
+                        virtio_blk__complete_all_uncertain(&d->device);
+                        d->fence = d->device.next_id;
+                        d->drained = false;
+                }
                 for (size_t i = 0; i < n; i++) {
                         virtio_blk__complete(&m->disk->device, c[i].id, c[i].status, c[i].data,
                                              c[i].length);
                         block_completion__release(&c[i]);
                 }
                 applied += (int)n;
+                if (!virtio_blk__outstanding(&d->device) && d->device.next_id > d->fence)
+                        d->drained = true;
         }
         m->disk->applied += (uint64_t)applied;
         return applied;

@@ -65,6 +65,16 @@ struct machine_disk {
         struct block_file file;
         char *path;
         uint64_t applied;       /* completions applied to the device */
+        /* Test hook (FTVMM_TEST_UNCERTAIN_EVERY=N): every N-th batch of
+         * completions, first complete everything outstanding as uncertain,
+         * as a promoted backup does (P7), so the guest's reissue is
+         * exercised without a failover. Not again before the requests
+         * issued since (the reissues) have all completed, so no request is
+         * hit twice (a failover happens once). 0: off. */
+        unsigned uncertain_every;
+        uint64_t batches;
+        uint64_t fence;  /* the device's next_id when the hook last fired */
+        bool drained;
 };
 
 struct machine {

@@ -47,7 +47,7 @@
 #define BLK_OP_GET_ID 8
 #define BLK_MAX_BYTES 65536u   /* per request: one descriptor */
 #define BLK_MAX_INFLIGHT 16
-#define BLK_REISSUES 3
+#define BLK_REISSUES 8
 #define BLK_STATUS_OK 0
 #define BLK_STATUS_IOERR 1
 #define BLK_STATUS_UNSUPP 2

@@ -102,3 +102,19 @@ expect_lines "^disk bench (randwrite|randread) ops=40 depth=4 elapsed_us=[0-9]+$
 expect_lines "^disk bench (randwrite|randread)_lat ops=10 p50_us=[0-9]+ p99_us=[0-9]+$" 2
 expect_lines "^disk bench (seqwrite|seqread) bytes=1048576 elapsed_us=[0-9]+$" 2
 end_case
+
+# P7 without a failover: every third batch of completions, everything
+# outstanding is first completed as uncertain (an I/O error), as a promoted
+# backup does; the guest's driver must reissue each one and the run must
+# print what a plain run prints.
+fresh_disk "$DISK_DIR/uncertain.img" 4M
+run_case "disk: requests completed as uncertain (P7) are reissued by the guest" 0 -- \
+        env FTVMM_TEST_UNCERTAIN_EVERY=3 "$FTVMM" run --stats --disk "$DISK_DIR/uncertain.img" \
+        --cmdline "$DISK_ARGS" "$G/disk.elf"
+if ! diff <(normalise "$WORK/disk-ftvmm.out") <(normalise "$WORK/out") >"$WORK/diff"; then
+        note "output differs from a plain run:"
+        sed 's/^/    /' "$WORK/diff" >&2
+fi
+expect_err "completed \([0-9]+ with an error, [1-9][0-9]* uncertain\)"
+expect_verified "$DISK_DIR/uncertain.img" "$WORK/out"
+end_case
