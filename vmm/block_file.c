@@ -252,10 +252,6 @@ static int open_file(struct block_file *f, const char *path, bool readonly, char
         if (f->size < BLOCK_SECTOR_SIZE)
                 return error_message(err, err_size, "--disk %s: %llu bytes, less than one 512-byte sector",
                                      path, (unsigned long long)f->size);
-        if (f->size % BLOCK_SECTOR_SIZE)
-                fprintf(stderr, "ftvmm: disk %s: %llu bytes is not a whole number of sectors; "
-                        "the guest sees %llu sectors\n", path, (unsigned long long)f->size,
-                        (unsigned long long)(f->size / BLOCK_SECTOR_SIZE));
         return 0;
 }
 
@@ -286,6 +282,22 @@ int block_file__open(struct block_file *f, const char *path, bool readonly,
                         return EXIT_HOST_ERROR;
                 }
         }
+        return 0;
+}
+
+int block_file__probe(const char *path, uint64_t *size, char *err, size_t err_size)
+{
+        struct block_file f = { .fd = -1 };
+        int rc = open_file(&f, path, true, err, err_size);
+        if (f.fd >= 0)
+                close(f.fd);
+        if (rc)
+                return EXIT_NO_INPUT;
+        if (f.size % BLOCK_SECTOR_SIZE)
+                fprintf(stderr, "ftvmm: disk %s: %llu bytes is not a whole number of sectors; "
+                        "the guest sees %llu sectors\n", path, (unsigned long long)f.size,
+                        (unsigned long long)(f.size / BLOCK_SECTOR_SIZE));
+        *size = f.size;
         return 0;
 }
 

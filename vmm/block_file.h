@@ -67,6 +67,10 @@ struct block_file {
  * empty; 71: no threads) with a one-line reason in err. */
 int block_file__open(struct block_file *f, const char *path, bool readonly,
                      char *err, size_t err_size);
+/* The size in bytes of the file (or block device) at path, without
+ * reading or writing it: for a backup, which must present the same disk
+ * but never touch it. Returns 0 or 66 with a one-line reason. */
+int block_file__probe(const char *path, uint64_t *size, char *err, size_t err_size);
 /* Stops the workers (after the requests they hold) and closes the file. */
 void block_file__close(struct block_file *f);
 /* Whole 512-byte sectors of the file: the disk's capacity. */

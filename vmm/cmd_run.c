@@ -16,7 +16,7 @@ static int boot_machine(struct machine *m, const struct run_options *opts, int c
         int status = machine__create(m, opts->mem_bytes, environment__live(), console_fd,
                                      command__console_name(opts), err, err_size);
         if (!status && opts->disk_spec)
-                status = machine__add_disk(m, opts->disk_spec, err, err_size);
+                status = machine__add_disk(m, opts->disk_spec, true, err, err_size);
         if (!status)
                 status = machine__load_image(m, opts->image, opts->cmdline, err, err_size);
         if (!status)

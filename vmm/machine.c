@@ -115,7 +115,8 @@ static void remove_disk(struct machine *m)
 {
         if (!m->disk)
                 return;
-        block_file__close(&m->disk->file);
+        if (m->disk->connected)
+                block_file__close(&m->disk->file);
         virtio_blk__destroy(&m->disk->device);
         free(m->disk->path);
         free(m->disk);
@@ -307,18 +308,19 @@ static unsigned disk_uncertain(void *device)
         return virtio_blk__complete_all_uncertain(device);
 }
 
-static int attach_disk(struct machine *m, struct machine_disk *d, char *err, size_t err_size)
+static int attach_disk(struct machine *m, struct machine_disk *d, uint64_t size, bool readonly,
+                       char *err, size_t err_size)
 {
         struct virtio_blk_config config = {
-                .capacity = block_file__sectors(&d->file),
-                .readonly = d->file.readonly,
+                .capacity = size / BLOCK_SECTOR_SIZE,
+                .readonly = readonly,
                 .serial = MACHINE_VIRTIO_BLK_SERIAL,
         };
         struct guest_memory mem = { .ram = m->ram, .size = m->ram_size,
                                     .written = disk_written, .context = m };
         struct irq_line irq = { .set_level = pic8259__set_irq, .controller = &m->pic,
                                 .irq = MACHINE_VIRTIO_BLK_IRQ };
-        if (virtio_blk__init(&d->device, &config, mem, irq, &d->file.backend)) {
+        if (virtio_blk__init(&d->device, &config, mem, irq, NULL)) {
                 snprintf(err, err_size, "--disk %s: out of memory", d->path);
                 return EXIT_HOST_ERROR;
         }
@@ -330,12 +332,32 @@ static int attach_disk(struct machine *m, struct machine_disk *d, char *err, siz
         }
         m->io_devices[m->io_device_count++] = (struct outstanding_io){
                 .complete_as_uncertain = disk_uncertain, .device = &d->device };
-        d->file.wake = disk_wake;
-        d->file.wake_context = m;
         return 0;
 }
 
-int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err_size)
+int machine__connect_disk(struct machine *m, char *err, size_t err_size)
+{
+        struct machine_disk *d = m->disk;
+        if (!d || d->connected)
+                return 0;
+        d->connected = true; /* block_file__close is safe after any open */
+        int status = block_file__open(&d->file, d->path, d->device.config.readonly, err, err_size);
+        if (status)
+                return status;
+        if (block_file__sectors(&d->file) != d->device.config.capacity) {
+                snprintf(err, err_size, "--disk %s: %llu sectors now, %llu when the guest was given it",
+                         d->path, (unsigned long long)block_file__sectors(&d->file),
+                         (unsigned long long)d->device.config.capacity);
+                return EXIT_NO_INPUT;
+        }
+        d->file.wake = disk_wake;
+        d->file.wake_context = m;
+        d->device.backend = &d->file.backend;
+        return 0;
+}
+
+int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
+                      size_t err_size)
 {
         if (m->disk) {
                 snprintf(err, err_size, "--disk: only one disk is supported");
@@ -353,10 +375,12 @@ int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err
                 free(d);
                 return EXIT_USAGE;
         }
-        d->file.fd = d->file.event_fd = -1;
-        int status = block_file__open(&d->file, d->path, readonly, err, err_size);
+        uint64_t size;
+        int status = block_file__probe(d->path, &size, err, err_size);
         if (!status)
-                status = attach_disk(m, d, err, err_size);
+                status = attach_disk(m, d, size, readonly, err, err_size);
+        if (!status && connect)
+                status = machine__connect_disk(m, err, err_size);
         const char *every = getenv("FTVMM_TEST_UNCERTAIN_EVERY");
         d->uncertain_every = every ? (unsigned)strtoul(every, NULL, 10) : 0;
         d->drained = true;
@@ -365,7 +389,7 @@ int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err
 
 int machine__apply_pending_io(struct machine *m)
 {
-        if (!m->disk)
+        if (!m->disk || !m->disk->connected)
                 return 0;
         struct block_completion c[32];
         size_t n;
@@ -405,7 +429,7 @@ static uint64_t monotonic_now_ns(void)
 
 bool machine__wait_io_until(struct machine *m, uint64_t deadline_ns)
 {
-        if (!m->disk || !block_file__in_flight(&m->disk->file)) {
+        if (!m->disk || !m->disk->connected || !block_file__in_flight(&m->disk->file)) {
                 if (deadline_ns == UINT64_MAX)
                         return false;
                 struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),

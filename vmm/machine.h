@@ -64,6 +64,7 @@ struct machine_disk {
         struct virtio_blk device;
         struct block_file file;
         char *path;
+        bool connected;         /* the file is open and the device submits to it */
         uint64_t applied;       /* completions applied to the device */
         /* Test hook (FTVMM_TEST_UNCERTAIN_EVERY=N): every N-th batch of
          * completions, first complete everything outstanding as uncertain,
@@ -122,8 +123,16 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
 /* --disk FILE[,readonly]: a virtio-blk device on the MMIO bus backed by
  * FILE, registered for P7. Call after machine__create and before loading
  * the image, whose command line then names the device in Linux's form
- * (virtio_mmio.device=512@0xfeb00000:5). Returns 0 or an exit status. */
-int machine__add_disk(struct machine *m, const char *spec, char *err, size_t err_size);
+ * (virtio_mmio.device=512@0xfeb00000:5). With connect false (a backup),
+ * the device is there, of FILE's size, but nothing opens the file: its
+ * requests stay outstanding until their logged completions are applied
+ * (or P7 completes them), and machine__connect_disk at promotion gives
+ * later requests to the file. Returns 0 or an exit status. */
+int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
+                      size_t err_size);
+/* Opens the disk's file and starts submitting to it. Returns 0 or an exit
+ * status. */
+int machine__connect_disk(struct machine *m, char *err, size_t err_size);
 /* Takes the disk's finished requests and applies them to the device (DMA,
  * used ring, interrupt): what the live session does whenever the vCPU
  * loop gets control. Returns how many were applied. */

@@ -38,6 +38,7 @@ static const struct {
         { "pair_link", make_pair_link_suite },
         { "virtio_blk", make_virtio_blk_suite },
         { "block_file", make_block_file_suite },
+        { "machine_disk", make_machine_disk_suite },
 };
 
 int main(int argc, char **argv)

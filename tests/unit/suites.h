@@ -33,5 +33,6 @@ Suite *make_arbiter_directory_suite(void);
 Suite *make_pair_link_suite(void);
 Suite *make_virtio_blk_suite(void);
 Suite *make_block_file_suite(void);
+Suite *make_machine_disk_suite(void);
 
 #endif
