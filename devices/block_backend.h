@@ -17,7 +17,7 @@
  *   return value is for the backend's own accounting; the device ignores
  *   it.
  * - a write's data are copied before submit returns: the pointer is into
- *   guest RAM or the device's scratch buffer, both reused at once. */
+ *   guest RAM or a buffer the device frees at once. */
 #ifndef FTVMM_BLOCK_BACKEND_H
 #define FTVMM_BLOCK_BACKEND_H
 

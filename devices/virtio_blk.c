@@ -35,17 +35,13 @@ int virtio_blk__init(struct virtio_blk *d, const struct virtio_blk_config *confi
         d->config = *config;
         d->backend = backend;
         d->next_id = 1;
-        d->scratch = malloc(VIRTIO_BLK_MAX_DATA);
-        if (!d->scratch)
-                return -ENOMEM;
         virtio_mmio__init(&d->transport, &blk_ops, d, offered_features(config), mem, irq);
         return 0;
 }
 
 void virtio_blk__destroy(struct virtio_blk *d)
 {
-        free(d->scratch);
-        d->scratch = NULL;
+        (void)d; /* nothing allocated today; callers pair it with init */
 }
 
 int virtio_blk__io(void *opaque, uint64_t offset, uint8_t *data, uint32_t size, bool is_write)
@@ -198,11 +194,19 @@ static void handle_write(struct virtio_blk *d, const struct virtio_chain *c, uin
                 return;
         }
         const uint8_t *data = readable_span(d, c, HEADER_BYTES, bytes);
+        uint8_t *gathered = NULL;
         if (!data) {
-                gather(d, c, HEADER_BYTES, d->scratch, bytes);
-                data = d->scratch;
+                /* A write split over descriptors is gathered for the
+                 * backend, which copies it before submit returns. */
+                if (!(gathered = malloc(bytes))) {
+                        complete_now(d, c, VIRTIO_BLK_S_IOERR);
+                        return;
+                }
+                gather(d, c, HEADER_BYTES, gathered, bytes);
+                data = gathered;
         }
         submit(d, c, BLOCK_OP_WRITE, sector, (uint32_t)(bytes / BLOCK_SECTOR_SIZE), data);
+        free(gathered);
 }
 
 static void handle_get_id(struct virtio_blk *d, const struct virtio_chain *c)
@@ -483,7 +487,7 @@ int virtio_blk__load(struct virtio_blk *d, struct state_reader *r)
                 state_reader__fail(r, "out of memory loading virtio-blk");
                 return -ENOMEM;
         }
-        *l = *d; /* keeps configuration, memory, irq, backend, scratch */
+        *l = *d; /* keeps configuration, memory, irq, backend */
         int rc = -EINVAL;
         if (state_reader__begin(r, "VBLK", 1) == 0) {
                 load_config(d, r);

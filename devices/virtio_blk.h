@@ -79,11 +79,10 @@ struct virtio_blk {
         uint64_t next_id;       /* ids are never reused, so a stale completion is known */
         unsigned outstanding;
         struct virtio_blk_request req[VIRTQ_NUM_MAX]; /* indexed by chain head */
-        uint8_t *scratch;       /* gathers a write split over descriptors */
         struct virtio_blk_counters counters;
 };
 
-/* Returns 0 or -ENOMEM. */
+/* Returns 0 (or -ENOMEM, kept for callers that check). */
 int virtio_blk__init(struct virtio_blk *d, const struct virtio_blk_config *config,
                      struct guest_memory mem, struct irq_line irq, struct block_backend *backend);
 void virtio_blk__destroy(struct virtio_blk *d);
