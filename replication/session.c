@@ -112,11 +112,31 @@ bool session__advance_and_deliver(struct session *s, uint64_t now_ns, struct ses
         return true;
 }
 
-/* live: deliver at every chance, kick at the PIT's next deadline. */
+/* live: deliver at every chance, kick at the PIT's next deadline. Disk
+ * completions are applied first, so that their interrupt goes out at this
+ * chance too. */
 static void live_deliver(struct session *s, struct session_answer *a)
 {
+        machine__apply_pending_io(s->m);
         session__advance_and_deliver(s, session__host_ns(), a);
         a->wakeup_ns = environment__host_ns_of(s->env, pit8254__next_deadline_ns(&s->m->pit));
+}
+
+/* A halted guest wakes for the PIT's deadline or for a disk completion,
+ * whichever comes first. */
+static bool live_halt(struct session *s, struct session_answer *a)
+{
+        machine__apply_pending_io(s->m);
+        if (pic8259__interrupt_pending(&s->m->pic))
+                return true;
+        uint64_t deadline = pit8254__next_deadline_ns(&s->m->pit);
+        if (deadline == UINT64_MAX && !machine__outstanding_io(s->m)) {
+                session__stop(a, RUN_GUEST_CRASHED,
+                              "guest halted waiting for an interrupt that no device will raise");
+                return false;
+        }
+        machine__wait_io_until(s->m, environment__host_ns_of(s->env, deadline));
+        return true;
 }
 
 static void live_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
@@ -128,7 +148,7 @@ static void live_at_deterministic_exit(struct session *s, bool halted, struct se
                 a->guest_status = status;
                 return;
         }
-        if (halted && !session__halt(s, a))
+        if (halted && !live_halt(s, a))
                 return;
         live_deliver(s, a);
 }
