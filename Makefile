@@ -159,6 +159,7 @@ check: deps
 	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized
 	$(MAKE) unit sanitize fuzz-short verify-units
 	$(MAKE) integration
+	$(MAKE) linux-check
 
 bench: deps all
 	scripts/bench

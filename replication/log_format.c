@@ -47,6 +47,8 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
                 put_blob32(w, e->cmdline);
                 state_writer__u64(w, e->image.length);
                 state_writer__bytes(w, e->image.data, (size_t)e->image.length);
+                state_writer__u64(w, e->initrd.length);
+                state_writer__bytes(w, e->initrd.data, (size_t)e->initrd.length);
                 break;
         case LOG_MACHINE_STATE:
                 state_writer__bytes(w, e->state.data, (size_t)e->state.length);
@@ -126,6 +128,7 @@ static void decode_fields(struct state_reader *r, struct log_entry *e)
                 e->ram_size = state_reader__u64(r);
                 e->cmdline = take_blob(r, state_reader__u32(r), "BOOT command line");
                 e->image = take_blob(r, state_reader__u64(r), "BOOT image");
+                e->initrd = take_blob(r, state_reader__u64(r), "BOOT initrd");
                 break;
         case LOG_MACHINE_STATE:
                 e->state = take_rest(r);

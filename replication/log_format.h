@@ -10,7 +10,8 @@
  *   position:u64  deterministic exits since boot where it was taken
  * and continues by tag:
  *   "BOOT" description, ram_size:u64, cmdline (u32 length, bytes),
- *          image (u64 length, bytes)              a log that boots an image
+ *          image (u64 length, bytes), initrd (u64 length, bytes; 0 for
+ *          none)                                   a log that boots an image
  *   "MSTA" snapshot (the rest: vmm/snapshot.h, which holds its own
  *          description)   a log that starts from a running machine (how a
  *          backup joins)
@@ -55,7 +56,7 @@
 #include "state_record.h"
 
 #define LOG_MAGIC "FTVMLOG"
-#define LOG_FORMAT_VERSION 3u
+#define LOG_FORMAT_VERSION 4u
 #define LOG_HEADER_SIZE 12
 
 enum log_kind {
@@ -93,6 +94,7 @@ struct log_entry {
         uint64_t ram_size;        /* BOOT */
         struct log_bytes cmdline; /* BOOT; not NUL-terminated */
         struct log_bytes image;   /* BOOT */
+        struct log_bytes initrd;  /* BOOT */
 };
 
 /* The four-character tag of a kind, and the kind of a tag (-1 if none). */

@@ -120,9 +120,16 @@ static void *receive_thread(void *arg)
                 ssize_t n = recv(l->fd, buf + length, capacity - length, 0);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0) {
-                        pair_link__fail(l, n == 0 ? "the peer closed the connection"
-                                                  : "receiving from the peer: %s", strerror(errno));
+                if (n < 0) {
+                        pair_link__fail(l, "receiving from the peer: %s", strerror(errno));
+                        break;
+                }
+                if (n == 0) {
+                        if (length)
+                                pair_link__fail(l, "the peer closed the connection inside a record "
+                                                   "(%zu bytes of it arrived; dropped)", length);
+                        else
+                                pair_link__fail(l, "the peer closed the connection");
                         break;
                 }
                 __atomic_store_n(&l->last_heard_ns, now_ns(), __ATOMIC_RELEASE);

@@ -55,7 +55,8 @@ static void pair_options(struct replica *r, const struct run_options *opts)
 static int run_loop(struct replica *r, struct session *s, const struct run_options *opts)
 {
         struct run_limits limits = { .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
-                                     .stop_at_position = RUN_NO_POSITION_LIMIT };
+                                     .stop_at_position = RUN_NO_POSITION_LIMIT,
+                                     .strict_io = opts->strict_io };
         struct run_result result;
         vcpu_loop__run(&r->m, s, &limits, &result);
         if (opts->stats)
@@ -66,10 +67,14 @@ static int run_loop(struct replica *r, struct session *s, const struct run_optio
 static int boot(struct replica *r, const struct run_options *opts, int console_fd,
                 char *err, size_t err_size)
 {
-        int status = machine__create(&r->m, opts->mem_bytes, environment__live(), console_fd,
-                                     command__console_name(opts), err, err_size);
+        struct boot_files files;
+        int status = command__read_boot_files(opts, &files, err, err_size);
         if (!status)
-                status = machine__load_image(&r->m, opts->image, opts->cmdline, err, err_size);
+                status = machine__create(&r->m, opts->mem_bytes, environment__live(), console_fd,
+                                         command__console_name(opts), err, err_size);
+        if (!status)
+                status = command__load_boot_files(&r->m, opts, &files, err, err_size);
+        command__release_boot_files(&files);
         if (!status)
                 status = machine__start(&r->m, NULL, NULL, err, err_size);
         return status;
@@ -193,6 +198,8 @@ int cmd_launch(int argc, char **argv)
         const char *misfit = opts.restore_path ? "--restore" :
                              opts.until_position ? "--until and --snapshot" :
                              opts.log_path ? "--log (the log goes to the backup)" : NULL;
+        if (!misfit && opts.role == ROLE_BACKUP && opts.initrd_path)
+                misfit = "--initrd on a backup (it takes the machine from the primary)";
         if (!misfit && opts.record_tuning_given && opts.sync != LOG_SYNC_WRITE)
                 misfit = "--sync (output waits for the backup's acknowledgement)";
         if (misfit) {

@@ -39,15 +39,14 @@ static void kick_vcpu(void *context)
 }
 
 static int boot(struct recording *rec, const struct run_options *opts, int console_fd,
-                uint8_t **image, size_t *size, char *err, size_t err_size)
+                struct boot_files *files, char *err, size_t err_size)
 {
-        int status = machine__read_image(opts->image, image, size, err, err_size);
+        int status = command__read_boot_files(opts, files, err, err_size);
         if (!status)
                 status = machine__create(&rec->m, opts->mem_bytes, environment__live(), console_fd,
                                          command__console_name(opts), err, err_size);
         if (!status)
-                status = machine__load_image_bytes(&rec->m, opts->image, *image, *size,
-                                                   opts->cmdline, err, err_size);
+                status = command__load_boot_files(&rec->m, opts, files, err, err_size);
         if (!status)
                 status = machine__start(&rec->m, NULL, NULL, err, err_size);
         return status;
@@ -81,7 +80,7 @@ static int start_log(struct recording *rec, const struct run_options *opts,
 }
 
 static int start_recorder(struct recording *rec, const struct run_options *opts,
-                          const uint8_t *image, size_t size, char *err, size_t err_size)
+                          const struct boot_files *files, char *err, size_t err_size)
 {
         if (machine_description__encode(&rec->m, &rec->m.vm.cpu, &rec->description)) {
                 snprintf(err, err_size, "out of memory describing the machine");
@@ -92,7 +91,8 @@ static int start_recorder(struct recording *rec, const struct run_options *opts,
                 .description = { rec->description.buf, rec->description.length },
                 .ram_size = opts->mem_bytes,
                 .cmdline = { (const uint8_t *)opts->cmdline, strlen(opts->cmdline) },
-                .image = { image, size },
+                .image = { files->image, files->image_size },
+                .initrd = { files->initrd, files->initrd_size },
         };
         struct recorder_options ropts = {
                 .epoch_ns = (uint64_t)(opts->epoch_ms * 1e6),
@@ -136,7 +136,8 @@ static int finish_log(struct recording *rec, int status)
 static int run_recording(struct recording *rec, const struct run_options *opts)
 {
         struct run_limits limits = { .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
-                                     .stop_at_position = RUN_NO_POSITION_LIMIT };
+                                     .stop_at_position = RUN_NO_POSITION_LIMIT,
+                                     .strict_io = opts->strict_io };
         struct run_result result;
         vcpu_loop__run(&rec->m, &rec->recorder.base, &limits, &result);
         if (result.outcome == RUN_LOG_FAILED && rec->writer.failed_at_ns)
@@ -170,14 +171,13 @@ static int record(const struct run_options *opts, int console_fd)
         rec->file.fd = -1;
         state_writer__init(&rec->description);
         char err[512];
-        uint8_t *image = NULL;
-        size_t size = 0;
-        int status = boot(rec, opts, console_fd, &image, &size, err, sizeof(err));
+        struct boot_files files;
+        int status = boot(rec, opts, console_fd, &files, err, sizeof(err));
         if (!status)
                 status = start_log(rec, opts, err, sizeof(err));
         if (!status)
-                status = start_recorder(rec, opts, image, size, err, sizeof(err));
-        free(image);
+                status = start_recorder(rec, opts, &files, err, sizeof(err));
+        command__release_boot_files(&files);
         if (status) {
                 fprintf(stderr, "ftvmm: %s\n", err);
                 status = finish_log(rec, status);

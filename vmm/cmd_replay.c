@@ -65,6 +65,9 @@ static int boot_from_log(struct replaying *rp, const struct log_entry *boot, int
                                                    (size_t)boot->image.length, cmdline,
                                                    err, err_size);
         }
+        if (!status && boot->initrd.length)
+                status = machine__load_initrd_bytes(m, rp->file.path, boot->initrd.data,
+                                                    (size_t)boot->initrd.length, err, err_size);
         if (!status)
                 status = machine__start(m, NULL, cpu, err, err_size);
         free(cmdline);
@@ -153,6 +156,7 @@ static int replay(const struct run_options *opts, int console_fd)
         } else {
                 arm_test_flip(&rp->replayer);
                 struct run_limits limits = {
+                        .strict_io = opts->strict_io,
                         .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
                         .stop_at_position = opts->until_position ? opts->until_position
                                                                  : RUN_NO_POSITION_LIMIT,
@@ -184,8 +188,8 @@ int cmd_replay(int argc, char **argv)
                 return 0;
         }
         const char *misfit = opts.restore_path ? "--restore" :
-                             opts.mem_given || opts.cmdline_given || opts.log_path ?
-                             "--mem, --cmdline and --log (the log holds them)" :
+                             opts.mem_given || opts.cmdline_given || opts.log_path || opts.initrd_path ?
+                             "--mem, --cmdline, --initrd and --log (the log holds them)" :
                              opts.record_tuning_given ?
                              "--max-stall, --epoch, --sync and --verify-every (the log holds the epochs)" :
                              NULL;

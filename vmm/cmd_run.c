@@ -13,12 +13,16 @@
 static int boot_machine(struct machine *m, const struct run_options *opts, int console_fd,
                         char *err, size_t err_size)
 {
-        int status = machine__create(m, opts->mem_bytes, environment__live(), console_fd,
-                                     command__console_name(opts), err, err_size);
+        struct boot_files files;
+        int status = command__read_boot_files(opts, &files, err, err_size);
+        if (!status)
+                status = machine__create(m, opts->mem_bytes, environment__live(), console_fd,
+                                         command__console_name(opts), err, err_size);
         if (!status && opts->disk_spec)
                 status = machine__add_disk(m, opts->disk_spec, true, err, err_size);
         if (!status)
-                status = machine__load_image(m, opts->image, opts->cmdline, err, err_size);
+                status = command__load_boot_files(m, opts, &files, err, err_size);
+        command__release_boot_files(&files);
         if (!status)
                 status = machine__start(m, NULL, NULL, err, err_size);
         return status;
@@ -65,6 +69,7 @@ static int run_machine(const struct run_options *opts, int console_fd)
         struct session_live live;
         session_live__init(&live, &m, &machine_control__kvm);
         struct run_limits limits = {
+                .strict_io = opts->strict_io,
                 .timeout_ns = (uint64_t)(opts->timeout_seconds * 1e9),
                 .stop_at_position = opts->until_position ? opts->until_position
                                                          : RUN_NO_POSITION_LIMIT,

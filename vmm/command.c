@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "exit_status.h"
+#include "host_kvm.h"
 #include "snapshot.h"
 
 int command__open_console(const struct run_options *opts, int *fd)
@@ -89,6 +90,9 @@ void command__print_stats(const struct machine *m, const struct session *s,
                         (unsigned long long)d->errors, (unsigned long long)d->uncertain,
                         (unsigned long long)d->stale);
         }
+        if (e->unclaimed)
+                fprintf(stderr, "ftvmm: %llu unclaimed accesses to %llu addresses, answered as no device\n",
+                        (unsigned long long)e->unclaimed, (unsigned long long)e->unclaimed_addresses);
         const struct session_counters *c = &s->counters;
         if (!c->epochs)
                 return;
@@ -150,5 +154,40 @@ int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, s
                 status = machine__start(m, vcpu, &extras->cpu, err, err_size);
         free(vcpu);
         free(extras);
+        return status;
+}
+
+int command__read_boot_files(const struct run_options *opts, struct boot_files *files,
+                             char *err, size_t err_size)
+{
+        memset(files, 0, sizeof(*files));
+        int status = machine__read_image(opts->image, &files->image, &files->image_size,
+                                         err, err_size);
+        if (!status && opts->initrd_path)
+                status = machine__read_image(opts->initrd_path, &files->initrd, &files->initrd_size,
+                                             err, err_size);
+        if (!status && !opts->force_emulated_ring0 &&
+            pvh_loader__is_linux(files->image, files->image_size) && host_kvm__emulates_ring0()) {
+                host_kvm__linux_refusal(err, err_size, opts->image);
+                status = EXIT_KVM_UNAVAILABLE;
+        }
+        return status;
+}
+
+void command__release_boot_files(struct boot_files *files)
+{
+        free(files->image);
+        free(files->initrd);
+        memset(files, 0, sizeof(*files));
+}
+
+int command__load_boot_files(struct machine *m, const struct run_options *opts,
+                             const struct boot_files *files, char *err, size_t err_size)
+{
+        int status = machine__load_image_bytes(m, opts->image, files->image, files->image_size,
+                                               opts->cmdline, err, err_size);
+        if (!status && files->initrd)
+                status = machine__load_initrd_bytes(m, opts->initrd_path, files->initrd,
+                                                    files->initrd_size, err, err_size);
         return status;
 }

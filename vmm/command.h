@@ -29,6 +29,20 @@ int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, s
                                    const char *name, int console_fd, const char *console_name,
                                    char *err, size_t err_size);
 
+/* The image and initrd an IMAGE argument and --initrd name, read whole. */
+struct boot_files {
+        uint8_t *image, *initrd;
+        size_t image_size, initrd_size;
+};
+/* Reads them, and refuses a Linux kernel on a host whose KVM emulates ring
+ * 0 unless forced. Returns 0 or an exit status with a message. */
+int command__read_boot_files(const struct run_options *opts, struct boot_files *files,
+                             char *err, size_t err_size);
+void command__release_boot_files(struct boot_files *files);
+/* Loads them into a created machine. Returns 0 or an exit status. */
+int command__load_boot_files(struct machine *m, const struct run_options *opts,
+                             const struct boot_files *files, char *err, size_t err_size);
+
 int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* The CPU the guest sees: chosen, not copied from the host. A fixed
- * template of features (an x86-64 with SSE up to 4.2 and XSAVE of the x87
- * and SSE state only, so its XSAVE area is the 576-byte legacy layout),
+ * template of features (an x86-64 with SSE up to 4.2, FXSAVE and no XSAVE,
+ * so no XSAVE area size can disagree with the features offered),
  * intersected with what the host's KVM supports, with the host's vendor
  * and family. No KVM paravirtual leaves: a guest must not find kvm-clock or
  * steal time, which the replication layer cannot see; no RDRAND, RDSEED or
@@ -18,7 +18,6 @@
 #include "../replication/state_record.h"
 
 #define CPU_MODEL_MAX_ENTRIES 32
-#define CPU_MODEL_XSAVE_SIZE 576
 
 struct cpu_model {
         uint32_t count;

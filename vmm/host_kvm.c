@@ -75,6 +75,7 @@ void host_kvm__read_facts(const char *sys_module_dir, const char *cpuinfo_path,
                 .pvm_module = module_loaded(sys_module_dir, "kvm_pvm"),
                 .hardware_module = module_loaded(sys_module_dir, "kvm_intel") ||
                                    module_loaded(sys_module_dir, "kvm_amd"),
+                .amd_module = module_loaded(sys_module_dir, "kvm_amd"),
                 .cpu_has_vmx_or_svm = cpuinfo_file_has_vmx_or_svm(cpuinfo_path),
         };
 }
@@ -90,6 +91,18 @@ bool host_kvm__emulates_ring0(void)
         struct host_kvm_facts facts;
         host_kvm__read_facts(HOST_KVM_SYS_MODULE, HOST_KVM_CPUINFO, &facts);
         return host_kvm__emulates_ring0_given(&facts);
+}
+
+bool host_kvm__runs_on_svm_given(const struct host_kvm_facts *facts)
+{
+        return facts->amd_module && facts->cpu_has_vmx_or_svm && !host_kvm__emulates_ring0_given(facts);
+}
+
+bool host_kvm__runs_on_svm(void)
+{
+        struct host_kvm_facts facts;
+        host_kvm__read_facts(HOST_KVM_SYS_MODULE, HOST_KVM_CPUINFO, &facts);
+        return host_kvm__runs_on_svm_given(&facts);
 }
 
 const char *host_kvm__linux_refusal(char *err, size_t err_size, const char *image)

@@ -19,6 +19,7 @@
 struct host_kvm_facts {
         bool pvm_module;      /* kvm_pvm is loaded */
         bool hardware_module; /* kvm_intel or kvm_amd is loaded */
+        bool amd_module;      /* kvm_amd is loaded */
         bool cpu_has_vmx_or_svm;
 };
 
@@ -34,6 +35,11 @@ bool host_kvm__cpuinfo_has_vmx_or_svm(const char *cpuinfo);
 bool host_kvm__emulates_ring0_given(const struct host_kvm_facts *facts);
 /* The same for this host. */
 bool host_kvm__emulates_ring0(void);
+/* Whether KVM runs guests with AMD SVM: kvm_amd loaded on a CPU with SVM
+ * (vmx_or_svm) and PVM not serving /dev/kvm instead. */
+bool host_kvm__runs_on_svm_given(const struct host_kvm_facts *facts);
+/* The same for this host. */
+bool host_kvm__runs_on_svm(void);
 /* Writes the one-line refusal for a Linux image on such a host (no
  * "ftvmm: " prefix, no newline). Returns err. */
 const char *host_kvm__linux_refusal(char *err, size_t err_size, const char *image);

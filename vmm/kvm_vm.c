@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exit_status.h"
+#include "host_kvm.h"
 
 static int fail(char *err, size_t err_size, int status, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -161,7 +162,8 @@ int kvm_vm__create(struct kvm_vm *vm, uint8_t *ram, uint64_t ram_size,
                    const struct cpu_model *cpu, char *err, size_t err_size)
 {
         *vm = (struct kvm_vm){ .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1,
-                               .ram = ram, .ram_size = ram_size };
+                               .ram = ram, .ram_size = ram_size,
+                               .svm = host_kvm__runs_on_svm() };
         int status = open_kvm(vm, err, err_size);
         if (!status)
                 status = check_capabilities(vm, err, err_size);

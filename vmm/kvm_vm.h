@@ -4,6 +4,7 @@
 #define FTVMM_KVM_VM_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ struct kvm_vm {
         uint8_t *ram;       /* owned by the caller */
         uint64_t ram_size;
         struct cpu_model cpu; /* what the guest sees */
+        bool svm;             /* KVM runs the vCPU with AMD SVM (vcpu_state.c) */
 };
 
 /* Opens /dev/kvm (or $FTVMM_KVM_DEVICE), checks the capabilities ftvmm

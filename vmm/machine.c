@@ -233,8 +233,25 @@ int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t
                 return EXIT_USAGE;
         }
         m->entry = loaded.entry;
+        m->image = loaded;
         m->start_info = (uint32_t)start_info;
         dirty_pages__mark(&m->dirty, loaded.load_low, loaded.load_high - loaded.load_low);
+        dirty_pages__mark(&m->dirty, PVH_BOOT_INFO_BASE, PVH_BOOT_INFO_SIZE);
+        return 0;
+}
+
+int machine__load_initrd_bytes(struct machine *m, const char *name, const uint8_t *initrd,
+                               size_t size, char *err, size_t err_size)
+{
+        char why[384];
+        uint64_t at = pvh_loader__add_initrd(m->ram, m->ram_size, &m->image, initrd, size,
+                                             why, sizeof(why));
+        if (!at) {
+                snprintf(err, err_size, "%s: %s", name, why);
+                return EXIT_BAD_IMAGE;
+        }
+        /* The VMM's own write: the memory hash and checkpoints must see it. */
+        dirty_pages__mark(&m->dirty, at, size);
         dirty_pages__mark(&m->dirty, PVH_BOOT_INFO_BASE, PVH_BOOT_INFO_SIZE);
         return 0;
 }

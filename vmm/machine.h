@@ -23,6 +23,7 @@
 #include "dirty_pages.h"
 #include "kvm_vm.h"
 #include "memory_hash.h"
+#include "pvh_loader.h"
 
 #define MACHINE_COM1_BASE 0x3f8
 #define MACHINE_COM1_IRQ 4
@@ -83,6 +84,7 @@ struct machine {
         uint64_t ram_size;
         uint32_t entry;         /* PVH entry of the loaded image */
         uint32_t start_info;    /* guest-physical hvm_start_info */
+        struct pvh_image image; /* where the loaded image lies */
         uint64_t position;      /* deterministic exits since boot */
         uint64_t clock_ns;      /* the environment's clock as the PIT last saw it */
         struct kvm_vm vm;
@@ -149,6 +151,10 @@ int machine__load_image(struct machine *m, const char *path, const char *cmdline
 /* The same from bytes in memory; name is for messages. */
 int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t *image,
                               size_t size, const char *cmdline, char *err, size_t err_size);
+/* Loads an initial RAM disk as the first PVH module, clear of the image
+ * (machine__load_image_bytes first). Returns 0 or an exit status. */
+int machine__load_initrd_bytes(struct machine *m, const char *name, const uint8_t *initrd,
+                               size_t size, char *err, size_t err_size);
 /* Reads a whole image file (at most 1 GiB). Returns 0 or an exit_status. */
 int machine__read_image(const char *path, uint8_t **data, size_t *size,
                         char *err, size_t err_size);

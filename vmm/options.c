@@ -38,11 +38,22 @@ const char options__run_help[] =
 "      --disk FILE[,readonly]  a virtio-blk disk backed by the raw image FILE,\n"
 "                           named to the guest on its command line as\n"
 "                           virtio_mmio.device=512@0xfeb00000:5\n"
+"      --initrd FILE        load FILE into guest RAM as the kernel's initial\n"
+"                           RAM disk (the first hvm_start_info module, as\n"
+"                           QEMU passes -initrd to a PVH kernel)\n"
+"      --strict-io          stop the guest (exit 70) at an access to a port or\n"
+"                           MMIO address no device claims; by default it is\n"
+"                           answered as on a PC with nothing there (reads all\n"
+"                           ones, writes dropped) and reported once per address\n"
+"      --force-emulated-ring0  boot a Linux kernel even on a host whose KVM\n"
+"                           emulates ring 0 (PVM), where it is refused because\n"
+"                           it dies deep in its boot\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63), 64 usage error, 65 bad image,\n"
-"66 file not found, 69 KVM unavailable, 70 guest crashed (triple fault,\n"
-"emulation failure, unknown port, halt with interrupts off), 71 host error,\n"
+"66 file not found, 69 KVM unavailable (or a Linux kernel on a host that\n"
+"cannot run it), 70 guest crashed (triple fault, emulation failure, an\n"
+"unclaimed port with --strict-io, halt with interrupts off), 71 host error,\n"
 "124 timeout.\n";
 
 const char options__record_help[] =
@@ -70,8 +81,8 @@ const char options__record_help[] =
 "      --verify-every N     log a hash of guest memory every N epochs, which\n"
 "                           a replay compares (default 16; 0: only at\n"
 "                           checkpoints, which always carry one)\n"
-"  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status and\n"
-"  --stats as for 'ftvmm run'\n"
+"  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status,\n"
+"  --stats, --initrd, --strict-io and --force-emulated-ring0 as for 'ftvmm run'\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: as for 'ftvmm run', and 73 when the log could not be written\n"
@@ -94,6 +105,7 @@ const char options__replay_help[] =
 "      --console FILE       write the guest's serial output to FILE\n"
 "  -t, --timeout SECONDS    stop after SECONDS of wall-clock time (exit 124)\n"
 "      --stats              print the exits and interrupts counted\n"
+"      --strict-io          as for 'ftvmm run' (use it if the recording did)\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63) when the replay is identical,\n"
@@ -138,8 +150,9 @@ const char options__launch_help[] =
 "                           (default HOST:PID)\n"
 "      --control PATH       a Unix socket answering 'ftvmm status PATH'\n"
 "      --epoch MS, --max-stall MS, --verify-every N   as for 'ftvmm record'\n"
-"  and -m/--mem, -c/--cmdline (primary), --console, -t/--timeout,\n"
-"  --exit-status and --stats as for 'ftvmm run'\n"
+"  and -m/--mem, -c/--cmdline, --initrd (primary), --console, -t/--timeout,\n"
+"  --exit-status, --stats, --strict-io and --force-emulated-ring0 as for\n"
+"  'ftvmm run'\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63) when it exits, on either replica;\n"
@@ -197,6 +210,7 @@ static int parse_milliseconds(const char *option, const char *text, double *ms,
 enum launch_option {
         OPT_ROLE = 1000, OPT_LISTEN, OPT_CONNECT, OPT_ARBITER, OPT_CONTROL, OPT_NAME,
         OPT_HEARTBEAT, OPT_FAILURE_TIMEOUT, OPT_MAX_LAG, OPT_CONNECT_TIMEOUT, OPT_NO_WAIT,
+        OPT_INITRD, OPT_STRICT_IO, OPT_FORCE_RING0,
 };
 
 static int parse_lag(const char *text, double *ms, char *err, size_t err_size)
@@ -214,6 +228,11 @@ static int parse_lag(const char *text, double *ms, char *err, size_t err_size)
 static int apply_launch_option(int opt, const char *arg, struct run_options *opts,
                                char *err, size_t err_size)
 {
+        switch (opt) {
+        case OPT_INITRD: opts->initrd_path = arg; return 0;
+        case OPT_STRICT_IO: opts->strict_io = true; return 0;
+        case OPT_FORCE_RING0: opts->force_emulated_ring0 = true; return 0;
+        }
         opts->launch_given = true;
         switch (opt) {
         case OPT_ROLE:
@@ -442,6 +461,9 @@ static int parse(int argc, char **argv, struct run_options *opts, char *err, siz
                 { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
                 { "no-wait", no_argument, NULL, OPT_NO_WAIT },
                 { "disk", required_argument, NULL, 'D' },
+                { "initrd", required_argument, NULL, OPT_INITRD },
+                { "strict-io", no_argument, NULL, OPT_STRICT_IO },
+                { "force-emulated-ring0", no_argument, NULL, OPT_FORCE_RING0 },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };

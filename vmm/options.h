@@ -60,6 +60,9 @@ struct run_options {
         bool no_wait;
         bool launch_given;            /* any option only `launch` takes */
         const char *disk_spec;        /* --disk FILE[,readonly] */
+        const char *initrd_path;      /* --initrd: a PVH module for the kernel */
+        bool strict_io;               /* --strict-io: unclaimed I/O stops the guest */
+        bool force_emulated_ring0;    /* run a Linux kernel on PVM anyway */
         bool help;
 };
 

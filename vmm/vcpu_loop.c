@@ -16,6 +16,8 @@
 
 enum vcpu_event { VCPU_DETERMINISTIC_EXIT, VCPU_HALTED, VCPU_KICKED };
 
+#define REPORTED_ADDRESSES 128
+
 struct loop {
         struct machine *m;
         struct session *session;
@@ -27,6 +29,10 @@ struct loop {
         struct run_result *result;
         uint64_t previous_exit_rip; /* where the guest was at the exit before */
         enum vcpu_event event;      /* what happened in the last KVM_RUN */
+        bool strict_io;
+        /* Unclaimed addresses reported so far (each once). */
+        struct { uint64_t addr; bool mmio; } reported[REPORTED_ADDRESSES];
+        unsigned reported_count;
         bool done;
 };
 
@@ -86,6 +92,38 @@ static void report_bad_access(struct loop *l, const struct io_bus *bus, uint64_t
         crash(l, what);
 }
 
+static bool reported_before(struct loop *l, uint64_t addr, bool mmio)
+{
+        for (unsigned i = 0; i < l->reported_count; i++)
+                if (l->reported[i].addr == addr && l->reported[i].mmio == mmio)
+                        return true;
+        if (l->reported_count < REPORTED_ADDRESSES)
+                l->reported[l->reported_count++] = (typeof(l->reported[0])){ addr, mmio };
+        return false;
+}
+
+/* An address no device decodes behaves as on a PC with nothing there:
+ * reads float to all ones, writes vanish (Linux probes many such ports).
+ * Deterministic, so record and replay are unaffected. False if the access
+ * must stop the guest instead. */
+static bool answer_unclaimed(struct loop *l, const struct io_bus *bus, uint64_t addr,
+                             uint8_t *data, uint32_t size, bool is_write, int rc)
+{
+        if (rc != -ENODEV || l->strict_io)
+                return false;
+        if (!is_write)
+                memset(data, 0xff, size);
+        l->result->exits.unclaimed++;
+        bool mmio = bus == &l->m->mmio;
+        if (!reported_before(l, addr, mmio)) {
+                l->result->exits.unclaimed_addresses++;
+                fprintf(stderr, "ftvmm: unclaimed %s %s of %u byte(s) at 0x%llx answered as no device "
+                        "(reported once; --strict-io stops the guest instead)\n",
+                        bus->name, is_write ? "write" : "read", size, (unsigned long long)addr);
+        }
+        return true;
+}
+
 static void handle_pio(struct loop *l)
 {
         struct kvm_run *run = l->run;
@@ -101,7 +139,7 @@ static void handle_pio(struct loop *l)
         l->result->exits.pio++;
         for (uint32_t i = 0; i < run->io.count && !l->done; i++, data += size) {
                 int rc = io_bus__access(&l->m->pio, run->io.port, data, size, is_write);
-                if (rc)
+                if (rc && !answer_unclaimed(l, &l->m->pio, run->io.port, data, size, is_write, rc))
                         report_bad_access(l, &l->m->pio, run->io.port, data, size, is_write, rc);
         }
 }
@@ -117,7 +155,8 @@ static void handle_mmio(struct loop *l)
         }
         int rc = io_bus__access(&l->m->mmio, run->mmio.phys_addr, run->mmio.data, size,
                                 run->mmio.is_write);
-        if (rc)
+        if (rc && !answer_unclaimed(l, &l->m->mmio, run->mmio.phys_addr, run->mmio.data, size,
+                                    run->mmio.is_write, rc))
                 report_bad_access(l, &l->m->mmio, run->mmio.phys_addr, run->mmio.data,
                                   size, run->mmio.is_write, rc);
 }
@@ -286,6 +325,7 @@ void vcpu_loop__run(struct machine *m, struct session *s, const struct run_limit
                 .start_ns = session__host_ns(),
                 .timeout_at_ns = KICK_TIMER_NONE,
                 .stop_at_position = limits->stop_at_position,
+                .strict_io = limits->strict_io,
                 /* The boot, or the restored point, is where both replicas
                  * stand at the same place. */
                 .event = VCPU_DETERMINISTIC_EXIT,

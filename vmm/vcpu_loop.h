@@ -17,11 +17,15 @@ struct run_limits {
         /* Stop at the first deterministic exit at or past this position,
          * before the session sees it (RUN_NO_POSITION_LIMIT for none). */
         uint64_t stop_at_position;
+        /* An access no device claims stops the guest, instead of being
+         * answered as on a PC with nothing there. */
+        bool strict_io;
 };
 
 struct exit_counts {
         uint64_t pio, mmio, hlt, irq_window, kicks, other;
         uint64_t interrupts_injected;
+        uint64_t unclaimed, unclaimed_addresses; /* accesses, distinct addresses */
 };
 
 struct run_result {

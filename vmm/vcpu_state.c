@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#define TSS_TYPE_AVAILABLE_64 0x9
+#define TSS_TYPE_BUSY_64 0xb
+
 /* Lets KVM complete a pending PIO/MMIO without running guest code. */
 static int complete_pending_io(struct kvm_vm *vm)
 {
@@ -70,6 +73,20 @@ static bool already_holds(struct kvm_vm *vm, const struct kvm_msr_entry *want)
         return ioctl(vm->vcpu_fd, KVM_GET_MSRS, &one) == 1 && one.entry.data == want->data;
 }
 
+/* KVM on SVM reads TR back as busy whatever the VMCB holds (it ORs the
+ * bit in because AMD keeps a loaded TSS marked available there), and writes
+ * back what it is given. QEMU's emulated SVM, under which the nested test
+ * harness runs, then fails every ring-3 I/O permission check against the
+ * busy TSS with #GP. Writing the type the VMCB held restores the state as
+ * it was; VMX, which requires a busy TSS at entry, gets what it reported. */
+static struct kvm_sregs sregs_to_write(const struct kvm_vm *vm, const struct kvm_sregs *saved)
+{
+        struct kvm_sregs sregs = *saved;
+        if (vm->svm && sregs.tr.type == TSS_TYPE_BUSY_64)
+                sregs.tr.type = TSS_TYPE_AVAILABLE_64;
+        return sregs;
+}
+
 int vcpu_state__set(struct kvm_vm *vm, const struct vcpu_state *s, uint32_t *failed_msr)
 {
         *failed_msr = 0;
@@ -78,7 +95,8 @@ int vcpu_state__set(struct kvm_vm *vm, const struct vcpu_state *s, uint32_t *fai
         int rc = complete_pending_io(vm);
         if (rc)
                 return rc;
-        if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0 ||
+        struct kvm_sregs sregs = sregs_to_write(vm, &s->sregs);
+        if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ||
             ioctl(vm->vcpu_fd, KVM_SET_REGS, &s->regs) < 0 ||
             ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &s->xsave) < 0 ||
             ioctl(vm->vcpu_fd, KVM_SET_XCRS, &s->xcrs) < 0)

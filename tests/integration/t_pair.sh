@@ -210,7 +210,7 @@ fi
 # A man in the middle damages the stream from the primary once, after its
 # machine state (about 540 KB) has passed.
 for fault in "garbage|corrupt record" "corrupt|corrupt" "reorder|sequence number" \
-             "duplicate|sequence number" "truncate|closed the connection"; do
+             "duplicate|sequence number" "truncate|closed the connection|Connection reset"; do
         mode=${fault%%|*} reason=${fault#*|}
         begin_case "a damaged channel ($mode): dropped as a failure, nothing damaged applied, one replica goes on"
         start_primary

@@ -26,6 +26,16 @@ for pos in 40 $((41 + SEED % 100)) $((141 + SEED / 100 % 100)); do
         end_case
 done
 
+# Restored inside pio's loop: the guest goes on writing port 0x80 from ring
+# 3, which goes through the restored task register's I/O bitmap.
+run_case "snapshot pio inside its ring-3 port loop" 0 -- \
+        "$FTVMM" run --cmdline "count=300" --until 150 --snapshot "$WORK/snap-pio" "$G/pio.elf"
+expect_err "stopped at position 150; machine saved to"
+end_case
+run_case "restored pio goes on with ring-3 port I/O" 0 -- "$FTVMM" run --restore "$WORK/snap-pio"
+expect_out "^pio count=300 elapsed_us=[0-9]+$"
+end_case
+
 head -c 3000 "$WORK/snap-40" >"$WORK/snap-cut"
 run_case "a truncated snapshot is rejected" 65 -- "$FTVMM" run --restore "$WORK/snap-cut"
 expect_err "snap-cut: snapshot: .*truncated"

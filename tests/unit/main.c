@@ -39,6 +39,7 @@ static const struct {
         { "virtio_blk", make_virtio_blk_suite },
         { "block_file", make_block_file_suite },
         { "machine_disk", make_machine_disk_suite },
+        { "status_server", make_status_server_suite },
 };
 
 int main(int argc, char **argv)

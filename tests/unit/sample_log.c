@@ -5,6 +5,7 @@
 
 static const uint8_t description[] = "VERS....";
 static const uint8_t image[] = { 0x7f, 'E', 'L', 'F', 1, 2, 3 };
+static const uint8_t initrd[] = "070701 a cpio archive";
 static const uint8_t output[] = "epoch output\n";
 static const uint8_t state[] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
 
@@ -14,7 +15,7 @@ struct log_entry sample_log__entry(unsigned i)
                 { .kind = LOG_BOOT, .position = 0,
                   .description = { description, sizeof(description) },
                   .ram_size = 64 << 20, .cmdline = { (const uint8_t *)"lines=3", 7 },
-                  .image = { image, sizeof(image) } },
+                  .image = { image, sizeof(image) }, .initrd = { initrd, sizeof(initrd) } },
                 { .kind = LOG_TIME, .position = 0, .value = 1000 },
                 { .kind = LOG_WALL, .position = 3, .value = 1700000000000000000ull },
                 { .kind = LOG_EPOCH_END, .position = 9, .digest = 0xabcd1234,

@@ -34,5 +34,6 @@ Suite *make_pair_link_suite(void);
 Suite *make_virtio_blk_suite(void);
 Suite *make_block_file_suite(void);
 Suite *make_machine_disk_suite(void);
+Suite *make_status_server_suite(void);
 
 #endif

@@ -49,6 +49,13 @@ static bool emulates_ring0(void)
         return host_kvm__emulates_ring0_given(&facts);
 }
 
+static bool runs_on_svm(void)
+{
+        struct host_kvm_facts facts;
+        host_kvm__read_facts(modules, cpuinfo, &facts);
+        return host_kvm__runs_on_svm_given(&facts);
+}
+
 #define AMD_FLAGS "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr svm extapic\n"
 #define PVM_FLAGS "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep hypervisor\n"
 
@@ -114,8 +121,37 @@ START_TEST(unreadable_facts_say_no)
 {
         struct host_kvm_facts facts;
         host_kvm__read_facts("/nonexistent/module", "/nonexistent/cpuinfo", &facts);
-        ck_assert(!facts.pvm_module && !facts.hardware_module && !facts.cpu_has_vmx_or_svm);
+        ck_assert(!facts.pvm_module && !facts.hardware_module && !facts.amd_module &&
+                  !facts.cpu_has_vmx_or_svm);
+        ck_assert(!host_kvm__runs_on_svm_given(&facts));
         ck_assert(!host_kvm__emulates_ring0_given(&facts));
+}
+END_TEST
+
+START_TEST(svm_is_kvm_amd_on_a_cpu_with_svm)
+{
+        load_module("kvm");
+        load_module("kvm_amd");
+        write_cpuinfo(AMD_FLAGS);
+        ck_assert(runs_on_svm());
+}
+END_TEST
+
+START_TEST(intel_is_not_svm)
+{
+        load_module("kvm");
+        load_module("kvm_intel");
+        write_cpuinfo("flags\t: fpu vmx\n");
+        ck_assert(!runs_on_svm());
+}
+END_TEST
+
+START_TEST(pvm_serving_beside_kvm_amd_is_not_svm)
+{
+        load_module("kvm_pvm");
+        load_module("kvm_amd");
+        write_cpuinfo(PVM_FLAGS);
+        ck_assert(!runs_on_svm());
 }
 END_TEST
 
@@ -145,6 +181,9 @@ Suite *make_host_kvm_suite(void)
         tcase_add_test(tc, pvm_beside_usable_amd_kvm_does_not);
         tcase_add_test(tc, pvm_beside_a_hardware_module_without_vmx_or_svm_does);
         tcase_add_test(tc, unreadable_facts_say_no);
+        tcase_add_test(tc, svm_is_kvm_amd_on_a_cpu_with_svm);
+        tcase_add_test(tc, intel_is_not_svm);
+        tcase_add_test(tc, pvm_serving_beside_kvm_amd_is_not_svm);
         tcase_add_test(tc, refusal_is_one_line_naming_image_and_option);
         suite_add_tcase(s, tc);
         return s;

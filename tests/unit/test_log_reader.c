@@ -42,10 +42,10 @@ static void expect_same(const struct log_entry *got, const struct log_entry *wan
         ck_assert_uint_eq(got->epochs, want->epochs);
         ck_assert_uint_eq(got->ram_size, want->ram_size);
         const struct log_bytes *g[] = { &got->output, &got->state, &got->description,
-                                        &got->cmdline, &got->image };
+                                        &got->cmdline, &got->image, &got->initrd };
         const struct log_bytes *w[] = { &want->output, &want->state, &want->description,
-                                        &want->cmdline, &want->image };
-        for (int i = 0; i < 5; i++) {
+                                        &want->cmdline, &want->image, &want->initrd };
+        for (int i = 0; i < 6; i++) {
                 ck_assert_uint_eq(g[i]->length, w[i]->length);
                 if (w[i]->length)
                         ck_assert_mem_eq(g[i]->data, w[i]->data, (size_t)w[i]->length);
@@ -287,7 +287,7 @@ START_TEST(magic_and_version)
         log_bytes.buf[0] = 'F';
         log_bytes.buf[8] = 2;
         ck_assert_int_eq(log_reader__feed(&rd, log_bytes.buf, log_bytes.length), 0);
-        expect_refused_after(0, "log format version 2, this build reads 3");
+        expect_refused_after(0, "log format version 2, this build reads 4");
 }
 END_TEST
 
