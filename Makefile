@@ -165,9 +165,11 @@ bench: deps all
 	scripts/bench
 
 # Kills the primary of a replicated pair at 100 seeded random moments and
-# checks every transcript (`make check` runs 3 of them).
-drill: deps all
-	scripts/failover-drill --runs $${DRILL_RUNS:-100} $${DRILL_SEED:+--seed $$DRILL_SEED}
+# checks every transcript (`make check` runs 3 of them, and 2 with a disk);
+# DRILL_WORKLOAD=disk drills the shared disk.
+drill: deps all $(BUILD)/disk-verify
+	scripts/failover-drill --runs $${DRILL_RUNS:-100} $${DRILL_SEED:+--seed $$DRILL_SEED} \
+		$${DRILL_WORKLOAD:+--workload $$DRILL_WORKLOAD}
 
 # SIGKILLs a recorder at 20 seeded random moments and checks that what it
 # printed is a prefix of its log's replay (`make check` runs 4 of them).

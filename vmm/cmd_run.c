@@ -41,8 +41,17 @@ static int restore_machine(struct machine *m, const struct run_options *opts, in
                 return status;
         status = command__machine_from_snapshot(m, snapshot, length, opts->restore_path,
                                                 console_fd, command__console_name(opts),
-                                                err, err_size);
+                                                opts->disk_spec, err, err_size);
         free(snapshot);
+        if (status)
+                return status;
+        /* P7, as at a failover: what the saved machine had in flight never
+         * completed in this process; its driver reissues it. */
+        unsigned uncertain = machine__raise_uncertain_interrupts(m);
+        if (uncertain)
+                fprintf(stderr, "ftvmm: %u disk request(s) in flight in the snapshot completed as uncertain\n",
+                        uncertain);
+        status = machine__connect_disk(m, err, err_size);
         if (status)
                 return status;
         uint64_t now = environment__monotonic_ns(environment__live());
@@ -100,10 +109,6 @@ int cmd_run(int argc, char **argv)
         }
         if (opts.log_path || opts.record_tuning_given) {
                 fprintf(stderr, "ftvmm run: --log, --max-stall, --epoch, --sync and --verify-every belong to 'ftvmm record'\n");
-                return EXIT_USAGE;
-        }
-        if (opts.restore_path && opts.disk_spec) {
-                fprintf(stderr, "ftvmm run: --restore cannot take --disk yet\n");
                 return EXIT_USAGE;
         }
         if (opts.launch_given) {

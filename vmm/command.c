@@ -129,7 +129,7 @@ int command__save_snapshot(struct machine *m, const struct run_options *opts)
 
 int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, size_t length,
                                    const char *name, int console_fd, const char *console_name,
-                                   char *err, size_t err_size)
+                                   const char *disk_spec, char *err, size_t err_size)
 {
         uint64_t ram_size;
         char why[384];
@@ -139,6 +139,9 @@ int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, s
         }
         int status = machine__create(m, ram_size, environment__live(), console_fd,
                                      console_name, err, err_size);
+        /* A backup's shared disk stays closed until its promotion. */
+        if (!status && disk_spec)
+                status = machine__add_disk(m, disk_spec, false, err, err_size);
         struct vcpu_state *vcpu = status ? NULL : malloc(sizeof(*vcpu));
         struct snapshot_extras *extras = status ? NULL : malloc(sizeof(*extras));
         if (!status && (!vcpu || !extras)) {

@@ -338,7 +338,7 @@ static int attach_disk(struct machine *m, struct machine_disk *d, uint64_t size,
         struct irq_line irq = { .set_level = pic8259__set_irq, .controller = &m->pic,
                                 .irq = MACHINE_VIRTIO_BLK_IRQ };
         if (virtio_blk__init(&d->device, &config, mem, irq, NULL)) {
-                snprintf(err, err_size, "--disk %s: out of memory", d->path);
+                snprintf(err, err_size, "--disk %s: out of memory", d->path ? d->path : "(from the log)");
                 return EXIT_HOST_ERROR;
         }
         if (io_bus__register(&m->mmio, MACHINE_VIRTIO_BLK_BASE, VIRTIO_MMIO_SIZE, "virtio-blk",
@@ -357,6 +357,10 @@ int machine__connect_disk(struct machine *m, char *err, size_t err_size)
         struct machine_disk *d = m->disk;
         if (!d || d->connected)
                 return 0;
+        if (!d->path) {
+                snprintf(err, err_size, "the disk has no file to connect (a replay's)");
+                return EXIT_USAGE;
+        }
         d->connected = true; /* block_file__close is safe after any open */
         int status = block_file__open(&d->file, d->path, d->device.config.readonly, err, err_size);
         if (status)
@@ -373,20 +377,40 @@ int machine__connect_disk(struct machine *m, char *err, size_t err_size)
         return 0;
 }
 
-int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
-                      size_t err_size)
+static struct machine_disk *new_disk(struct machine *m, char *err, size_t err_size)
 {
         if (m->disk) {
                 snprintf(err, err_size, "--disk: only one disk is supported");
-                return EXIT_USAGE;
+                return NULL;
         }
-        struct machine_disk *d = calloc(1, sizeof(*d));
-        bool readonly;
-        if (!d) {
+        m->disk = calloc(1, sizeof(*m->disk));
+        if (!m->disk)
                 snprintf(err, err_size, "--disk: out of memory");
+        else
+                m->disk->drained = true;
+        return m->disk;
+}
+
+int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly, char *err,
+                             size_t err_size)
+{
+        struct machine_disk *d = new_disk(m, err, err_size);
+        if (!d)
                 return EXIT_HOST_ERROR;
+        if (!sectors || sectors > UINT64_MAX / BLOCK_SECTOR_SIZE) {
+                snprintf(err, err_size, "a disk of %llu sectors", (unsigned long long)sectors);
+                return EXIT_BAD_IMAGE;
         }
-        m->disk = d;
+        return attach_disk(m, d, sectors * BLOCK_SECTOR_SIZE, readonly, err, err_size);
+}
+
+int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
+                      size_t err_size)
+{
+        struct machine_disk *d = new_disk(m, err, err_size);
+        bool readonly;
+        if (!d)
+                return m->disk ? EXIT_USAGE : EXIT_HOST_ERROR;
         if (block_file__parse_spec(spec, &d->path, &readonly, err, err_size)) {
                 m->disk = NULL;
                 free(d);
@@ -400,36 +424,72 @@ int machine__add_disk(struct machine *m, const char *spec, bool connect, char *e
                 status = machine__connect_disk(m, err, err_size);
         const char *every = getenv("FTVMM_TEST_UNCERTAIN_EVERY");
         d->uncertain_every = every ? (unsigned)strtoul(every, NULL, 10) : 0;
-        d->drained = true;
         return status; /* machine__destroy releases a half-made disk */
+}
+
+/* The test hook of machine_disk.uncertain_every, before a batch. */
+static void maybe_test_uncertain(struct machine_disk *d)
+{
+        if (d->uncertain_every && ++d->batches % d->uncertain_every == 0 && d->drained) {
+                /* these completions are now stale */
+                virtio_blk__complete_all_uncertain(&d->device);
+                d->fence = d->device.next_id;
+                d->drained = false;
+        }
+}
+
+int machine__apply_pending_io_logged(struct machine *m, machine_io_logger logged, void *context)
+{
+        if (!m->disk || !m->disk->connected)
+                return 0;
+        struct machine_disk *d = m->disk;
+        struct block_completion c[32];
+        size_t n;
+        int applied = 0;
+        bool failed = false;
+        while (!failed && (n = block_file__take_completions(&d->file, c, 32)) > 0) {
+                /* A P7 of its own would be an event no log holds. */
+                if (!logged)
+                        maybe_test_uncertain(d);
+                for (size_t i = 0; i < n; i++) {
+                        struct machine_io_completion e = { .device = c[i].device, .id = c[i].id,
+                                                           .status = c[i].status, .data = c[i].data,
+                                                           .length = c[i].length };
+                        failed = failed || (logged && !logged(context, &e));
+                        if (!failed) {
+                                virtio_blk__complete(&d->device, e.id, e.status, e.data, e.length);
+                                applied++;
+                        }
+                        block_completion__release(&c[i]);
+                }
+                if (!virtio_blk__outstanding(&d->device) && d->device.next_id > d->fence)
+                        d->drained = true;
+        }
+        d->applied += (uint64_t)applied;
+        return applied;
 }
 
 int machine__apply_pending_io(struct machine *m)
 {
-        if (!m->disk || !m->disk->connected)
-                return 0;
-        struct block_completion c[32];
-        size_t n;
-        int applied = 0;
-        while ((n = block_file__take_completions(&m->disk->file, c, 32)) > 0) {
-                struct machine_disk *d = m->disk;
-                if (d->uncertain_every && ++d->batches % d->uncertain_every == 0 && d->drained) {
-                        /* the test hook: these completions are now stale */
-                        virtio_blk__complete_all_uncertain(&d->device);
-                        d->fence = d->device.next_id;
-                        d->drained = false;
-                }
-                for (size_t i = 0; i < n; i++) {
-                        virtio_blk__complete(&m->disk->device, c[i].id, c[i].status, c[i].data,
-                                             c[i].length);
-                        block_completion__release(&c[i]);
-                }
-                applied += (int)n;
-                if (!virtio_blk__outstanding(&d->device) && d->device.next_id > d->fence)
-                        d->drained = true;
+        return machine__apply_pending_io_logged(m, NULL, NULL);
+}
+
+int machine__apply_logged_io(struct machine *m, const struct machine_io_completion *c,
+                             char *why, size_t why_size)
+{
+        if (!m->disk || c->device != m->disk->device.config.index) {
+                snprintf(why, why_size, "the log completes a request of disk %u, which this machine does not have",
+                         c->device);
+                return -1;
         }
-        m->disk->applied += (uint64_t)applied;
-        return applied;
+        virtio_blk__complete(&m->disk->device, c->id, c->status, c->data, c->length);
+        m->disk->applied++;
+        return 0;
+}
+
+bool machine__disk_connected(const struct machine *m)
+{
+        return m->disk && m->disk->connected;
 }
 
 unsigned machine__outstanding_io(const struct machine *m)

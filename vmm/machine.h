@@ -132,6 +132,10 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
  * later requests to the file. Returns 0 or an exit status. */
 int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
                       size_t err_size);
+/* A replay's disk: the device the log's BOOT names, with no file behind
+ * it; every completion comes from the log. */
+int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly, char *err,
+                             size_t err_size);
 /* Opens the disk's file and starts submitting to it. Returns 0 or an exit
  * status. */
 int machine__connect_disk(struct machine *m, char *err, size_t err_size);
@@ -139,6 +143,31 @@ int machine__connect_disk(struct machine *m, char *err, size_t err_size);
  * used ring, interrupt): what the live session does whenever the vCPU
  * loop gets control. Returns how many were applied. */
 int machine__apply_pending_io(struct machine *m);
+/* A disk completion as an event: what a recording session logs before it
+ * is applied, and what a replay applies from the log. data/length: a
+ * read's bytes. */
+struct machine_io_completion {
+        uint32_t device;
+        uint64_t id;
+        uint8_t status;
+        const uint8_t *data;
+        uint32_t length;
+};
+/* Called with each completion before it is applied; false (the log
+ * failed) applies neither it nor any after it, which the session's stop
+ * makes moot. */
+typedef bool (*machine_io_logger)(void *context, const struct machine_io_completion *c);
+/* machine__apply_pending_io for a recording session (P0 for events: each
+ * completion is logged before the guest sees it). */
+int machine__apply_pending_io_logged(struct machine *m, machine_io_logger logged, void *context);
+/* Applies a logged completion (a replay, a backup): 0, or -1 with why if
+ * the machine has no such disk. A completion whose id is not outstanding
+ * is dropped, as it was where it was logged. */
+int machine__apply_logged_io(struct machine *m, const struct machine_io_completion *c,
+                             char *why, size_t why_size);
+/* Whether the disk's file is open: requests go to it, completions come
+ * from it (not on a replay, nor on a backup before its promotion). */
+bool machine__disk_connected(const struct machine *m);
 /* Requests the guest issued whose completion has not been applied. */
 unsigned machine__outstanding_io(const struct machine *m);
 /* For a halted guest: sleeps until the host's CLOCK_MONOTONIC reaches
