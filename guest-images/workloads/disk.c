@@ -4,7 +4,8 @@
  * bandwidth. Timing is printed only as `<name>_us=` fields.
  *
  * Parameters: records=64 record_size=4096 flush_every=8 depth=8 start=0
- * seed=1 (verify); mode=bench ops=2000 lat_ops=500 depth=8 span_mb=64
+ * seed=1 pause_ms=0 (verify; pause_ms waits between groups, so that a
+ * failover drill's kill can land anywhere in a run of a few seconds); mode=bench ops=2000 lat_ops=500 depth=8 span_mb=64
  * seq_mb=16 (bench). */
 #include "disk_record.h"
 #include "ulib.h"
@@ -105,9 +106,20 @@ static long transfer(const struct run *r, long first, long last, unsigned op)
         return failures;
 }
 
+/* Waits this many timer ticks (no port access per tick). */
+static void pause(unsigned long long ticks)
+{
+        unsigned long long deadline = sys_ticks() + ticks;
+        while (ticks && sys_wait_tick() < deadline)
+                ;
+}
+
 static int verify_mode(const struct blk_info *info)
 {
         long records = arg_long("records", 64), flush_every = arg_long("flush_every", 8);
+        long pause_ms = arg_long("pause_ms", 0);
+        unsigned long long pause_ticks = pause_ms > 0 ?
+                ((unsigned long long)pause_ms * TIMER_DEFAULT_HZ + 999) / 1000 : 0;
         struct run r = { arg_long("record_size", 4096), arg_long("depth", 8), arg_long("start", 0),
                          arg_long("seed", 1) };
         if (records < 0 || flush_every < 1 || r.record_size < (long)SECTOR ||
@@ -133,6 +145,7 @@ static int verify_mode(const struct blk_info *info)
                         return 1;
                 }
                 printf("disk durable=%ld\n", end);
+                pause(pause_ticks);
         }
         long errors = transfer(&r, 0, records, BLK_OP_READ);
         printf("disk records=%ld record_size=%ld flush_every=%ld verified=%ld errors=%ld elapsed_us=%llu\n",
