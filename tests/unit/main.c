@@ -40,6 +40,7 @@ static const struct {
         { "block_file", make_block_file_suite },
         { "machine_disk", make_machine_disk_suite },
         { "status_server", make_status_server_suite },
+        { "log_queue", make_log_queue_suite },
 };
 
 int main(int argc, char **argv)

@@ -35,5 +35,6 @@ Suite *make_virtio_blk_suite(void);
 Suite *make_block_file_suite(void);
 Suite *make_machine_disk_suite(void);
 Suite *make_status_server_suite(void);
+Suite *make_log_queue_suite(void);
 
 #endif

@@ -246,6 +246,16 @@ START_TEST(nothing_after_end)
 }
 END_TEST
 
+START_TEST(an_impossible_io_status)
+{
+        struct log_entry entries[] = { numbered(0, 1), numbered(7, 2) };
+        ck_assert_int_eq(entries[1].kind, LOG_IO_COMPLETION);
+        entries[1].io_status = 7;
+        feed_entries(entries, 2);
+        expect_refused_after(1, "IOCP status 7");
+}
+END_TEST
+
 START_TEST(positions_never_decrease)
 {
         struct log_entry entries[] = { numbered(0, 1), numbered(2, 2), numbered(1, 3) };
@@ -317,6 +327,7 @@ Suite *make_log_reader_suite(void)
         tcase_add_test(order, boot_only_at_the_start);
         tcase_add_test(order, nothing_after_end);
         tcase_add_test(order, positions_never_decrease);
+        tcase_add_test(order, an_impossible_io_status);
         tcase_add_test(order, a_checkpoint_names_where_its_epoch_began);
         tcase_add_test(order, impossible_fields);
         tcase_add_test(order, a_record_over_the_limit);
