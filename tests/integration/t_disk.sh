@@ -157,3 +157,19 @@ set -e
 [[ $status -eq 0 ]] || note "the drill exited $status"
 expect_out "^drill: 2 runs, 2 passed"
 end_case
+
+# A backup must name the primary's disk: without --disk it cannot hold the
+# primary's machine, and says so in one line instead of joining.
+fresh_disk "$DISK_DIR/pair.img" 4M
+disk_port=$((47000 + SEED % 1000))
+mkdir -p "$WORK/disk-arbiter"
+"$FTVMM" launch --role primary --listen "127.0.0.1:$disk_port" --arbiter "$WORK/disk-arbiter" --no-wait \
+        --disk "$DISK_DIR/pair.img" --cmdline "records=16 flush_every=4 pause_ms=200" "$G/disk.elf" \
+        >"$WORK/disk-p.out" 2>"$WORK/disk-p.err" &
+disk_primary=$!
+sleep 0.5
+run_case "disk: a backup without the primary's disk is refused" 78 -- \
+        "$FTVMM" launch --role backup --connect "127.0.0.1:$disk_port" --arbiter "$WORK/disk-arbiter"
+expect_err "has a virtio-blk disk and this one has none \(give it the same disk with --disk\)"
+end_case
+wait "$disk_primary" || true
