@@ -79,15 +79,23 @@ static void log_exhausted(struct replayer *p)
              "%s", why);
 }
 
+/* The next record, read from the source if none is queued (right after a
+ * checkpoint epoch, nothing of the next one has been read yet); NULL if
+ * none will come. */
+static const struct log_entry *next_record(struct replayer *p)
+{
+        if (log_queue__empty(&p->epoch) && !epoch_is_complete(p))
+                take_record(p);
+        return log_queue__front(&p->epoch);
+}
+
 /* The next record of this epoch, which must be `kind` at the current
  * position; NULL (with a stop) otherwise. The caller pops it. */
 static const struct log_entry *expect(struct replayer *p, enum log_kind kind)
 {
         if (p->stopping || p->live)
                 return NULL;
-        if (log_queue__empty(&p->epoch) && !epoch_is_complete(p))
-                take_record(p);
-        const struct log_entry *e = log_queue__front(&p->epoch);
+        const struct log_entry *e = next_record(p);
         if (!e) {
                 log_exhausted(p);
                 return NULL;
@@ -254,13 +262,10 @@ static void maybe_flip_a_byte(struct replayer *p)
 static void apply_io_completions(struct replayer *p)
 {
         for (;;) {
-                /* Right after a checkpoint epoch nothing of the next one
-                 * has been read yet. */
-                if (!p->stopping && !p->live && log_queue__empty(&p->epoch) && !epoch_is_complete(p))
-                        take_record(p);
-                const struct log_entry *e = log_queue__front(&p->epoch);
-                if (p->stopping || p->live || !e || e->kind != LOG_IO_COMPLETION ||
-                    e->position != position(p))
+                if (p->stopping || p->live)
+                        return;
+                const struct log_entry *e = next_record(p);
+                if (!e || e->kind != LOG_IO_COMPLETION || e->position != position(p))
                         return;
                 struct machine_io_completion c = { .device = e->io_device, .id = e->io_id,
                                                    .status = e->io_status, .data = e->io_data.data,

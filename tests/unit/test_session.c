@@ -402,50 +402,71 @@ START_TEST(a_changed_byte_of_memory_is_caught)
 }
 END_TEST
 
+/* A recorder on a fresh machine whose guest has set up its PIC and PIT,
+ * for the tests of what a kick answers. */
+struct kicked_recorder {
+        struct machine *m;
+        struct memory_sink sink;
+        struct log_writer writer;
+        struct output_commit output;
+        struct recorder r;
+};
+
+static void kicked_recorder__start(struct kicked_recorder *k)
+{
+        static const uint8_t image[] = "x";
+        fake_environment__init(&host);
+        host.monotonic_ns = 1000000000;
+        memset(k, 0, sizeof(*k));
+        k->m = new_machine();
+        memory_sink__init(&k->sink, 1 << 20);
+        ck_assert_int_eq(output_commit__start(&k->output, printed, rec, 0), 0);
+        ck_assert_int_eq(log_writer__start(&k->writer, &k->sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
+        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
+        struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
+        ck_assert_int_eq(recorder__init(&k->r, k->m, &fake_control, &host.env, &opts, &k->writer,
+                                        &k->output, &boot), 0);
+        struct session_answer a;
+        session__at_deterministic_exit(&k->r.base, false, &a);
+        for (unsigned step = 0; step < 13; step++) { /* PIC and PIT set up */
+                k->m->position++;
+                guest_step(k->m, step, UINT32_MAX);
+                session__at_deterministic_exit(&k->r.base, false, &a);
+        }
+}
+
+static void kicked_recorder__finish(struct kicked_recorder *k)
+{
+        ck_assert_int_eq(log_writer__close(&k->writer), 0);
+        output_commit__close(&k->output, true);
+        recorder__release(&k->r);
+        memory_sink__release(&k->sink);
+        free_machine(k->m);
+}
+
 /* A kick before the stall deadline changes nothing: the interrupt that
  * waits for the guest to enable interrupts must keep its window request,
  * or the recorder would lose an exit its replay makes. */
 START_TEST(a_kick_that_changes_nothing_keeps_the_interrupt_window)
 {
-        static const uint8_t image[] = "x";
-        fake_environment__init(&host);
-        host.monotonic_ns = 1000000000;
-        struct machine *m = new_machine();
-        struct memory_sink sink;
-        memory_sink__init(&sink, 1 << 20);
-        struct log_writer writer = { 0 };
-        struct output_commit output;
-        ck_assert_int_eq(output_commit__start(&output, printed, rec, 0), 0);
-        ck_assert_int_eq(log_writer__start(&writer, &sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
-        struct recorder r;
-        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
-        struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
-        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
-                                        &boot), 0);
+        struct kicked_recorder k;
+        kicked_recorder__start(&k);
+        struct machine *m = k.m;
+        struct recorder *r = &k.r;
         struct session_answer a;
-        session__at_deterministic_exit(&r.base, false, &a);
-        for (unsigned step = 0; step < 13; step++) { /* PIC and PIT set up */
-                m->position++;
-                guest_step(m, step, UINT32_MAX);
-                session__at_deterministic_exit(&r.base, false, &a);
-        }
         m->vm.run->if_flag = 0;                 /* the guest's kernel, interrupts off */
         host.monotonic_ns += 3000000;           /* past the PIT's 2 ms */
         m->position++;
         in(m, 0x21);
-        session__at_deterministic_exit(&r.base, false, &a);
+        session__at_deterministic_exit(&r->base, false, &a);
         ck_assert_int_eq(a.inject_vector, -1);
         ck_assert(a.request_window);
         host.monotonic_ns += 1000000;           /* a kick, well before the stall */
-        session__at_kick(&r.base, &a);
+        session__at_kick(&r->base, &a);
         ck_assert(!a.stop);
         ck_assert_int_eq(a.inject_vector, -1);
         ck_assert_msg(a.request_window, "the kick dropped the interrupt window request");
-        ck_assert_int_eq(log_writer__close(&writer), 0);
-        output_commit__close(&output, true);
-        recorder__release(&r);
-        memory_sink__release(&sink);
-        free_machine(m);
+        kicked_recorder__finish(&k);
 }
 END_TEST
 
@@ -455,46 +476,25 @@ END_TEST
  * one either: the window's exit would be one the replay never makes. */
 START_TEST(a_kick_asks_for_no_window_the_last_answer_did_not)
 {
-        static const uint8_t image[] = "x";
-        fake_environment__init(&host);
-        host.monotonic_ns = 1000000000;
-        struct machine *m = new_machine();
-        struct memory_sink sink;
-        memory_sink__init(&sink, 1 << 20);
-        struct log_writer writer = { 0 };
-        struct output_commit output;
-        ck_assert_int_eq(output_commit__start(&output, printed, rec, 0), 0);
-        ck_assert_int_eq(log_writer__start(&writer, &sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
-        struct recorder r;
-        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
-        struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
-        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
-                                        &boot), 0);
+        struct kicked_recorder k;
+        kicked_recorder__start(&k);
+        struct machine *m = k.m;
+        struct recorder *r = &k.r;
         struct session_answer a;
-        session__at_deterministic_exit(&r.base, false, &a);
-        for (unsigned step = 0; step < 13; step++) { /* PIC and PIT set up */
-                m->position++;
-                guest_step(m, step, UINT32_MAX);
-                session__at_deterministic_exit(&r.base, false, &a);
-        }
         m->position++;
         out(m, 0x21, 0xfc, 1);                  /* IRQ 1 unmasked too */
         pic8259__set_irq(&m->pic, 1, true);     /* a device's request... */
         host.monotonic_ns += 3000000;           /* ...and the PIT's, which wins */
-        session__at_deterministic_exit(&r.base, false, &a);
+        session__at_deterministic_exit(&r->base, false, &a);
         ck_assert_int_eq(a.inject_vector, 0x20);
         ck_assert(!a.request_window);
         ck_assert(pic8259__interrupt_pending(&m->pic)); /* IRQ 1 waits behind it */
         host.monotonic_ns += 100000;            /* a kick, well before the stall */
-        session__at_kick(&r.base, &a);
+        session__at_kick(&r->base, &a);
         ck_assert(!a.stop);
         ck_assert_int_eq(a.inject_vector, -1);
         ck_assert_msg(!a.request_window, "the kick asked for a window the last answer did not");
-        ck_assert_int_eq(log_writer__close(&writer), 0);
-        output_commit__close(&output, true);
-        recorder__release(&r);
-        memory_sink__release(&sink);
-        free_machine(m);
+        kicked_recorder__finish(&k);
 }
 END_TEST
 
