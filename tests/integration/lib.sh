@@ -65,6 +65,23 @@ end_case() {
 # Output with its timing fields masked, so two platforms can be compared.
 normalise() { sed -E 's/\b([a-z_]+_(ns|us|ms))=[0-9]+/\1=*/g; s/\r//g' "$1"; }
 
+# A test file's tally, kept so that a run resumed in a new VM counts the
+# files an earlier VM finished: "PASSED FAILED", then one failed case a line.
+tally_before() { passed_before=$passed failed_before=$failed failures_before=${#failures[@]}; }
+save_tally() { # FILE
+        {
+                echo "$((passed - passed_before)) $((failed - failed_before))"
+                [[ ${#failures[@]} -eq $failures_before ]] || printf '%s\n' "${failures[@]:$failures_before}"
+        } >"$1.tmp"
+        mv "$1.tmp" "$1"
+}
+resume_tally() { # FILE
+        local p f name
+        read -r p f <"$1"
+        passed=$((passed + p)) failed=$((failed + f))
+        while IFS= read -r name; do failures+=("$name"); done < <(tail -n +2 "$1")
+}
+
 summary() {
         echo "integration: ${#failures[@]} failure(s)${failures:+: ${failures[*]}}"
         echo "$passed passed, $failed failed"
