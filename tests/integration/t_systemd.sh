@@ -228,6 +228,8 @@ if [[ $sd_ready -eq 1 ]]; then
                 note "the backup's unit was started before it executed the primary's log: $(tr '\n' '|' <"$WORK/out")"
         sd_status=$(sd_show b "$B" StatusText)
         [[ $sd_status == "backup: in sync with the primary" ]] || note "the backup's unit says '$sd_status'"
+        [[ $(sd_show a "$P" TimeoutStartUSec) == infinity ]] ||
+                note "the primary's unit would be killed after $(sd_show a "$P" TimeoutStartUSec) without a backup"
         sd_status=$(sd_show a "$P" StatusText)
         [[ $sd_status == primary:* ]] || note "the primary's unit says '$sd_status'"
         echo "    a: StatusText=$sd_status"
