@@ -398,7 +398,8 @@ int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly,
         if (!d)
                 return EXIT_HOST_ERROR;
         if (!sectors || sectors > UINT64_MAX / BLOCK_SECTOR_SIZE) {
-                snprintf(err, err_size, "a disk of %llu sectors", (unsigned long long)sectors);
+                snprintf(err, err_size, "the log names a disk of %llu sectors, which no disk can be",
+                         (unsigned long long)sectors);
                 return EXIT_BAD_IMAGE;
         }
         return attach_disk(m, d, sectors * BLOCK_SECTOR_SIZE, readonly, err, err_size);
