@@ -480,9 +480,25 @@ static void kick_vcpu(void *context)
         machine__kick(context);
 }
 
+/* A primary starts its guest from the image, so it claims only the first
+ * generation. Any generation already held means that this guest has run
+ * under this arbiter and may be running now: a backup that took over from
+ * this primary's previous process. Starting the guest again would fence
+ * that one at its next output and contradict what the world saw, so the
+ * primary stops (75), and its unit, restarted once by systemd, stays down. */
 static int claim_first_generation(struct primary *p, char *err, size_t err_size)
 {
-        uint64_t generation = p->arbiter->latest(p->arbiter) + 1;
+        uint64_t latest = p->arbiter->latest(p->arbiter);
+        if (latest) {
+                char holder[128] = "";
+                p->arbiter->holder(p->arbiter, latest, holder, sizeof(holder));
+                snprintf(err, err_size, "%s: generation %llu is held by %s: this guest has already run under "
+                         "this arbiter and may be running there now; a primary starts it from its image only "
+                         "under an empty one, so this one stops", p->arbiter->name,
+                         (unsigned long long)latest, holder[0] ? holder : "another replica");
+                return EXIT_LOST_ARBITER;
+        }
+        uint64_t generation = 1;
         int rc = p->arbiter->claim(p->arbiter, generation, p->opts.name);
         if (rc) {
                 snprintf(err, err_size, "%s: cannot claim generation %llu: %s", p->arbiter->name,

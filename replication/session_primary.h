@@ -78,8 +78,9 @@ struct primary {
         char stop_message[320];
 };
 
-/* Starts the role on a machine ready to run: claims a generation from the
- * arbiter (the latest taken, plus one), starts the writer and the output
+/* Starts the role on a machine ready to run: claims the first generation
+ * from the arbiter (EXIT_LOST_ARBITER, before anything else is touched, if
+ * it already holds one: the guest has run), starts the writer and the output
  * commit, and listens for backups on listen_fd (from tcp__listen). The
  * primary runs alone until a backup joins. Returns 0, or an exit status
  * with a message. */

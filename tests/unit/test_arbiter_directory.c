@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "../../replication/arbiter.h"
+#include "../../replication/session_primary.h"
+#include "../../vmm/exit_status.h"
 #include "suites.h"
 
 static char dir[] = "/tmp/ftvmm-arbiter-test.XXXXXX";
@@ -63,6 +65,26 @@ START_TEST(a_bad_directory_is_refused_by_name)
 }
 END_TEST
 
+/* A primary restarted after its backup took over (under systemd: the
+ * primary's unit restarted once) must not start the guest a second time and
+ * claim a generation that fences the one running it: it stops with 75
+ * before it claims anything or touches the machine. */
+START_TEST(a_primary_starts_only_under_an_empty_arbiter)
+{
+        ck_assert_int_eq(a->claim(a, 1, "host-primary"), 0);
+        ck_assert_int_eq(a->claim(a, 2, "host-backup"), 0);
+        struct primary *p = calloc(1, sizeof(*p));
+        ck_assert_ptr_nonnull(p);
+        struct primary_options opts = { .name = "host-primary" };
+        char message[512];
+        int status = primary__start(p, NULL, NULL, NULL, &opts, a, -1, message, sizeof(message));
+        ck_assert_int_eq(status, EXIT_LOST_ARBITER);
+        ck_assert_msg(strstr(message, "generation 2 is held by host-backup"), "%s", message);
+        ck_assert_uint_eq(a->latest(a), 2);
+        free(p);
+}
+END_TEST
+
 Suite *make_arbiter_directory_suite(void)
 {
         Suite *s = suite_create("arbiter_directory");
@@ -71,6 +93,7 @@ Suite *make_arbiter_directory_suite(void)
         tcase_add_test(tc, first_claim_wins_second_loses);
         tcase_add_test(tc, unreachable_storage_counts_as_taken);
         tcase_add_test(tc, a_bad_directory_is_refused_by_name);
+        tcase_add_test(tc, a_primary_starts_only_under_an_empty_arbiter);
         suite_add_tcase(s, tc);
         return s;
 }
