@@ -12,19 +12,7 @@
 #include "../replication/session_backup.h"
 #include "machine.h"
 
-/* Everything a report says, gathered once under the roles' own locks. */
-struct status {
-        const char *role;        /* "primary", "backup", "primary (promoted)" */
-        const char *protection;  /* "protected", "unprotected", "deciding", "fenced",
-                                  * "following", "taking over" */
-        uint64_t generation, position, epochs, checkpoints;
-        uint64_t lag_positions, lag_ms;
-        uint64_t log_bytes, output_held, output_released;
-        uint64_t acked_seq, backups_joined, backups_lost;
-        double seconds, log_bytes_per_s;
-};
-
-static void from_primary(struct primary *p, struct status *st)
+static void from_primary(struct primary *p, struct status_report *st)
 {
         struct primary_status ps;
         primary__status(p, &ps);
@@ -43,7 +31,7 @@ static void from_primary(struct primary *p, struct status *st)
         st->backups_lost = ps.backups_lost;
 }
 
-static void from_backup(struct backup *b, struct status *st)
+static void from_backup(struct backup *b, struct status_report *st)
 {
         if (__atomic_load_n(&b->promoted_flag, __ATOMIC_ACQUIRE)) {
                 from_primary(&b->promoted, st);
@@ -66,7 +54,7 @@ static void from_backup(struct backup *b, struct status *st)
         st->log_bytes = __atomic_load_n(&b->link.bytes_received, __ATOMIC_RELAXED);
 }
 
-static void gather(struct status_server *s, struct status *st)
+static void gather(struct status_server *s, struct status_report *st)
 {
         memset(st, 0, sizeof(*st));
         st->role = "starting";
@@ -80,7 +68,7 @@ static void gather(struct status_server *s, struct status *st)
         }
         pthread_mutex_unlock(&s->lock);
         st->seconds = (double)(session__host_ns() - s->started_ns) / 1e9;
-        st->log_bytes_per_s = st->seconds > 0 ? (double)st->log_bytes / st->seconds : 0;
+        st->log_bytes_per_s = st->seconds > 0 ? st->log_bytes / st->seconds : 0;
 }
 
 struct out {
@@ -102,13 +90,27 @@ static void put(struct out *o, const char *fmt, ...)
                 o->length += (size_t)n < o->size - o->length ? (size_t)n : o->size - o->length - 1;
 }
 
-static void metric(struct out *o, const char *name, const char *type, const char *help, double value)
+static void metric_header(struct out *o, const char *name, const char *type, const char *help)
 {
-        put(o, "# HELP ftvmm_%s %s\n# TYPE ftvmm_%s %s\nftvmm_%s %.17g\n", name, help, name, type,
-            name, value);
+        put(o, "# HELP ftvmm_%s %s\n# TYPE ftvmm_%s %s\n", name, help, name, type);
 }
 
-static void report_metrics(const struct status *st, struct out *o)
+static void metric(struct out *o, const char *name, const char *type, const char *help, uint64_t value)
+{
+        metric_header(o, name, type, help);
+        put(o, "ftvmm_%s %llu\n", name, (unsigned long long)value);
+}
+
+/* Milliseconds as seconds, exactly (a double would print 0.017 as
+ * 0.017000000000000001). */
+static void metric_ms_as_seconds(struct out *o, const char *name, const char *help, uint64_t ms)
+{
+        metric_header(o, name, "gauge", help);
+        put(o, "ftvmm_%s %llu.%03llu\n", name, (unsigned long long)(ms / 1000),
+            (unsigned long long)(ms % 1000));
+}
+
+static void report_metrics(const struct status_report *st, struct out *o)
 {
         put(o, "# HELP ftvmm_role The role this replica plays (the labelled one is 1).\n"
                "# TYPE ftvmm_role gauge\nftvmm_role{role=\"%s\",protection=\"%s\"} 1\n",
@@ -116,32 +118,39 @@ static void report_metrics(const struct status *st, struct out *o)
         metric(o, "protected", "gauge", "1 while a backup acknowledges the log before output leaves.",
                strcmp(st->protection, "protected") == 0);
         metric(o, "generation", "gauge", "The arbiter generation this replica holds or follows.",
-               (double)st->generation);
+               st->generation);
         metric(o, "position", "gauge", "Deterministic exits the guest has made (executed, on a backup).",
-               (double)st->position);
-        metric(o, "epochs_total", "counter", "Epochs ended, checkpoint epochs included.", (double)st->epochs);
-        metric(o, "checkpoints_total", "counter", "Checkpoint epochs.", (double)st->checkpoints);
+               st->position);
+        metric(o, "epochs_total", "counter", "Epochs ended, checkpoint epochs included.", st->epochs);
+        metric(o, "checkpoints_total", "counter", "Checkpoint epochs.", st->checkpoints);
         metric(o, "backup_lag_positions", "gauge", "How many positions the backup executes behind.",
-               (double)st->lag_positions);
-        metric(o, "backup_lag_seconds", "gauge", "How long ago the primary was where the backup is.",
-               (double)st->lag_ms / 1e3);
+               st->lag_positions);
+        metric_ms_as_seconds(o, "backup_lag_seconds", "How long ago the primary was where the backup is.",
+                             st->lag_ms);
         metric(o, "log_bytes_total", "counter", "Log bytes sent (primary) or received (backup).",
-               (double)st->log_bytes);
+               st->log_bytes);
         metric(o, "output_held_bytes", "gauge", "Console bytes waiting for the log to be acknowledged.",
-               (double)st->output_held);
+               st->output_held);
         metric(o, "output_released_bytes_total", "counter",
-               "Console bytes the outside world has seen (the release mark).", (double)st->output_released);
+               "Console bytes the outside world has seen (the release mark).", st->output_released);
         metric(o, "acknowledged_seq", "gauge", "The last log record the backup acknowledged.",
-               (double)st->acked_seq);
+               st->acked_seq);
         metric(o, "backups_joined_total", "counter", "Backups that joined this primary.",
-               (double)st->backups_joined);
-        metric(o, "backups_lost_total", "counter", "Backups this primary lost.", (double)st->backups_lost);
+               st->backups_joined);
+        metric(o, "backups_lost_total", "counter", "Backups this primary lost.", st->backups_lost);
 }
 
 size_t status_server__report(struct status_server *s, const char *format, char *buf, size_t size)
 {
-        struct status st;
+        struct status_report st;
         gather(s, &st);
+        return status_report__format(&st, format, buf, size);
+}
+
+size_t status_report__format(const struct status_report *report, const char *format, char *buf,
+                             size_t size)
+{
+        const struct status_report st = *report;
         struct out o = { .buf = buf, .size = size };
         buf[0] = '\0';
         if (strcmp(format, "metrics") == 0) {

@@ -13,6 +13,18 @@
 struct primary;
 struct backup;
 
+/* Everything a report says, gathered once under the roles' own locks. */
+struct status_report {
+        const char *role;        /* "starting", "primary", "backup", "primary (promoted)" */
+        const char *protection;  /* "none", "protected", "unprotected", "deciding", "fenced",
+                                  * "joining", "following", "taking over" */
+        uint64_t generation, position, epochs, checkpoints;
+        uint64_t lag_positions, lag_ms;
+        uint64_t log_bytes, output_held, output_released;
+        uint64_t acked_seq, backups_joined, backups_lost;
+        double seconds, log_bytes_per_s;
+};
+
 struct status_server {
         int fd;
         char path[108];
@@ -30,8 +42,11 @@ void status_server__serve_primary(struct status_server *s, struct primary *p);
 void status_server__serve_backup(struct status_server *s, struct backup *b);
 void status_server__stop(struct status_server *s);
 
-/* The report itself, into out (for tests): format is "text", "json" or
- * "metrics". Returns the length written. */
+/* The report itself, into out: format is "text", "json" or "metrics"
+ * (anything else: text). Returns the length written. */
 size_t status_server__report(struct status_server *s, const char *format, char *out, size_t size);
+/* The same, of a report already gathered (for tests). */
+size_t status_report__format(const struct status_report *st, const char *format, char *out,
+                             size_t size);
 
 #endif

@@ -92,6 +92,9 @@ nested_command_script() {
 # array nested_qemu to a QEMU command line (without -monitor) that boots a
 # VM which runs SCRIPT with its output on the first serial port (QEMU's
 # stdout), the nested kernel's messages going to KERNEL_LOG.
+# no_timer_check: on a starved host the emulated CPU is too slow for the
+# kernel's IO-APIC timer check, which then panics at boot (seen with both
+# cores loaded by other VMs).
 nested_qemu_command() {
         local script=$1 kernel_log=$2 mem_mb=$3 smp=$4
         shift 4
@@ -100,7 +103,7 @@ nested_qemu_command() {
                 -nodefaults -no-user-config -display none -no-reboot
                 -serial stdio -serial "file:$kernel_log"
                 -kernel "$(echo "$nested_cache"/kernel/boot/vmlinuz-*)" -initrd "$nested_cache/initramfs.cpio.gz"
-                -append "console=ttyS1 loglevel=4 sysctl.kernel.hung_task_timeout_secs=30 panic=-1 nested.work=$nested_repo nested.script=$script${*:+ $*}"
+                -append "console=ttyS1 loglevel=4 no_timer_check sysctl.kernel.hung_task_timeout_secs=30 panic=-1 nested.work=$nested_repo nested.script=$script${*:+ $*}"
                 -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
                 -virtfs "local,path=$nested_repo,mount_tag=work,security_model=none")
 }

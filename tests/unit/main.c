@@ -36,6 +36,7 @@ static const struct {
         { "pair_wire", make_pair_wire_suite },
         { "arbiter_directory", make_arbiter_directory_suite },
         { "pair_link", make_pair_link_suite },
+        { "status_server", make_status_server_suite },
 };
 
 int main(int argc, char **argv)

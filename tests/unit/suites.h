@@ -31,5 +31,6 @@ Suite *make_machine_description_suite(void);
 Suite *make_pair_wire_suite(void);
 Suite *make_arbiter_directory_suite(void);
 Suite *make_pair_link_suite(void);
+Suite *make_status_server_suite(void);
 
 #endif
