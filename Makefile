@@ -158,7 +158,7 @@ demo: deps all
 
 # Two host VMs on a private network, the primary in one and the backup in
 # the other: the primary's whole host killed, then the link between them
-# cut (scripts/nested/pair). About five minutes here, so not in make check.
+# cut (scripts/nested/pair). About two minutes here (README), so not in make check.
 harness: deps all
 	scripts/nested/pair --kill host --runs $${HARNESS_RUNS:-1} $${HARNESS_SEED:+--seed $$HARNESS_SEED}
 	scripts/nested/pair --kill link --runs $${HARNESS_RUNS:-1} $${HARNESS_SEED:+--seed $$HARNESS_SEED}
