@@ -66,7 +66,11 @@ $(BUILD)/alter-log: tests/tools/alter_log.c
 $(BUILD)/channel-mangler: tests/tools/channel_mangler.c replication/state_record.c
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lz
 
-integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler
+# Checks the disk workload's durable records in a disk file afterwards.
+$(BUILD)/disk-verify: tests/tools/disk_verify.c guest-images/include/disk_record.h
+	$(CC) $(CFLAGS) -o $@ $<
+
+integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler $(BUILD)/disk-verify
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
@@ -93,6 +97,11 @@ $(BUILD)/fuzz-pair-stream: tests/fuzz/fuzz_pair_stream.c $(LIB_SRCS)
 $(BUILD)/fuzz-snapshot: tests/fuzz/fuzz_snapshot.c $(LIB_SRCS)
 	$(LIBFUZZER) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
+VIRTQ_SRCS = tests/fuzz/fuzz_virtqueue.c devices/virtio_blk.c devices/virtio_mmio.c replication/state_record.c
+
+$(BUILD)/fuzz-virtqueue: $(VIRTQ_SRCS)
+	$(LIBFUZZER) -o $@ $(LINK_INPUTS) -lz
+
 # The same targets under a deterministic mutation driver, built with gcc
 # and the sanitizers: the bounded runs `make check` does.
 $(BUILD)/fuzz-pvh-loader-gcc: $(FUZZ_SRCS) tests/fuzz/mutation_driver.c
@@ -108,6 +117,16 @@ $(BUILD)/fuzz-pair-stream-gcc: tests/fuzz/fuzz_pair_stream.c tests/fuzz/mutation
 $(BUILD)/fuzz-snapshot-gcc: tests/fuzz/fuzz_snapshot.c tests/fuzz/mutation_driver.c $(SAN_LIB_OBJS)
 	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) $(LDLIBS)
 
+$(BUILD)/fuzz-virtqueue-gcc: $(VIRTQ_SRCS) tests/fuzz/mutation_driver.c
+	$(CC) $(CFLAGS) $(SANITIZE) -O1 -o $@ $(LINK_INPUTS) -lz
+
+# The virtqueue seed: a queue of 16 and XOR patches of 0 (the well-formed
+# layout) aimed at descriptors, the avail ring and the request headers,
+# for the mutations to turn into damage.
+$(SEED_DIR)/seed.virtq:
+	@mkdir -p $(SEED_DIR)
+	printf '\020\000\010\020\000\014\020\000\016\020\000\030\020\000\036\020\000\110\020\000\116\020\000\002\040\000\004\040\000\006\040\000\000\100\000\010\100\000\020\100\000\310\020\000\000\000\000' >$@
+
 # Seed logs and snapshots, written without KVM (tests/fuzz/write_seeds.c).
 $(BUILD)/write-fuzz-seeds: tests/fuzz/write_seeds.c $(BUILD)/libftvmm.a
 	$(CC) $(CFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
@@ -116,23 +135,25 @@ $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(SEED_DIR)/seed.snap $(SEED_DIR
 	@mkdir -p $(SEED_DIR)
 	$(BUILD)/write-fuzz-seeds $(SEED_DIR)
 
-FUZZ_TARGETS = pvh-loader log-reader snapshot pair-stream
+FUZZ_TARGETS = pvh-loader log-reader snapshot pair-stream virtqueue
 
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log guests
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(SEED_DIR)/seed.log $(SEED_DIR)/seed.virtq guests
 	@mkdir -p $(FUZZ_TARGETS:%=$(BUILD)/fuzz-corpus/%)
 	cp -n $(FUZZ_SEEDS) $(BUILD)/fuzz-corpus/pvh-loader/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log $(BUILD)/fuzz-corpus/log-reader/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.snap $(BUILD)/fuzz-corpus/snapshot/ 2>/dev/null || true
 	cp -n $(SEED_DIR)/seed.wire $(BUILD)/fuzz-corpus/pair-stream/ 2>/dev/null || true
+	cp -n $(SEED_DIR)/seed.virtq $(BUILD)/fuzz-corpus/virtqueue/ 2>/dev/null || true
 	for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/fuzz-$$t -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz-corpus/$$t || exit 1; \
 	done
 
-fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log guests
+fuzz-short: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%-gcc) $(SEED_DIR)/seed.log $(SEED_DIR)/seed.virtq guests
 	$(BUILD)/fuzz-pvh-loader-gcc $${FUZZ_RUNS:-20000} $(FUZZ_SEEDS)
 	$(BUILD)/fuzz-log-reader-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.log $(SEED_DIR)/seed-state.log
 	$(BUILD)/fuzz-snapshot-gcc $${FUZZ_SNAPSHOT_RUNS:-3000} $(SEED_DIR)/seed.snap
 	$(BUILD)/fuzz-pair-stream-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.wire
+	$(BUILD)/fuzz-virtqueue-gcc $${FUZZ_RUNS:-20000} $(SEED_DIR)/seed.virtq
 
 check: deps
 	$(MAKE) all $(BUILD)/unit-tests $(BUILD)/unit-tests-sanitized
@@ -144,9 +165,11 @@ bench: deps all
 	scripts/bench
 
 # Kills the primary of a replicated pair at 100 seeded random moments and
-# checks every transcript (`make check` runs 3 of them).
-drill: deps all
-	scripts/failover-drill --runs $${DRILL_RUNS:-100} $${DRILL_SEED:+--seed $$DRILL_SEED}
+# checks every transcript (`make check` runs 3 of them, and 2 with a disk);
+# DRILL_WORKLOAD=disk drills the shared disk.
+drill: deps all $(BUILD)/disk-verify
+	scripts/failover-drill --runs $${DRILL_RUNS:-100} $${DRILL_SEED:+--seed $$DRILL_SEED} \
+		$${DRILL_WORKLOAD:+--workload $$DRILL_WORKLOAD}
 
 # SIGKILLs a recorder at 20 seeded random moments and checks that what it
 # printed is a prefix of its log's replay (`make check` runs 4 of them).

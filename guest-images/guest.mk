@@ -11,7 +11,7 @@ GUEST_AR      ?= ar
 GUEST_SRC     := guest-images
 GUEST_OBJ     := $(BUILD)/guest-obj
 
-GUEST_NAMES   := hello counter cpu tick pio crash
+GUEST_NAMES   := hello counter cpu tick pio crash disk
 GUEST_IMAGES  := $(GUEST_NAMES:%=$(BUILD)/guests/%.elf)
 
 # Ring 0 runs emulated and rejects SSE/x87: general registers only, no red
@@ -28,7 +28,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 # Listed, not globbed, so that a stray file cannot become part of the kernel.
 GUEST_KERNEL_SRCS := pvh_note.S boot.S page_tables.S gdt.S vectors.S \
                      cpu_tables.c main.c boot_info.c console.c kprint.c \
-                     pic.c pit.c clock.c rtc.c syscall.c trap.c machine.c string.c
+                     pic.c pit.c clock.c rtc.c syscall.c trap.c machine.c string.c \
+                     virtio_blk.c
 GUEST_KERNEL_OBJS := $(GUEST_KERNEL_SRCS:%=$(GUEST_OBJ)/kernel/%.o)
 GUEST_ULIB_SRCS   := format.c printf.c string.c args.c
 # The workload gets its own copy of the kernel's mem* object: its symbols

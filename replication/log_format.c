@@ -11,7 +11,7 @@
 static const char *const tags[] = {
         [LOG_BOOT] = "BOOT", [LOG_MACHINE_STATE] = "MSTA", [LOG_TIME] = "TIME",
         [LOG_WALL] = "WALL", [LOG_EPOCH_END] = "EPOC", [LOG_CHECKPOINT] = "CHKP",
-        [LOG_GUEST_END] = "END ",
+        [LOG_GUEST_END] = "END ", [LOG_IO_COMPLETION] = "IOCP",
 };
 
 const char *log_kind__tag(enum log_kind kind)
@@ -49,6 +49,8 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
                 state_writer__bytes(w, e->image.data, (size_t)e->image.length);
                 state_writer__u64(w, e->initrd.length);
                 state_writer__bytes(w, e->initrd.data, (size_t)e->initrd.length);
+                state_writer__u64(w, e->disk_sectors);
+                state_writer__u8(w, e->disk_readonly);
                 break;
         case LOG_MACHINE_STATE:
                 state_writer__bytes(w, e->state.data, (size_t)e->state.length);
@@ -74,13 +76,19 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
                 state_writer__u64(w, e->value);
                 state_writer__u64(w, e->epochs);
                 break;
+        case LOG_IO_COMPLETION:
+                state_writer__u32(w, e->io_device);
+                state_writer__u64(w, e->io_id);
+                state_writer__u8(w, e->io_status);
+                put_blob32(w, e->io_data);
+                break;
         }
 }
 
 int log_entry__encode(const struct log_entry *e, struct state_writer *w)
 {
         if (e->output.length > UINT32_MAX || e->description.length > UINT32_MAX ||
-            e->cmdline.length > UINT32_MAX)
+            e->cmdline.length > UINT32_MAX || e->io_data.length > UINT32_MAX)
                 return -EOVERFLOW;
         state_writer__begin(w, tags[e->kind], RECORD_VERSION);
         state_writer__u64(w, e->seq);
@@ -129,6 +137,8 @@ static void decode_fields(struct state_reader *r, struct log_entry *e)
                 e->cmdline = take_blob(r, state_reader__u32(r), "BOOT command line");
                 e->image = take_blob(r, state_reader__u64(r), "BOOT image");
                 e->initrd = take_blob(r, state_reader__u64(r), "BOOT initrd");
+                e->disk_sectors = state_reader__u64(r);
+                e->disk_readonly = state_reader__bool(r);
                 break;
         case LOG_MACHINE_STATE:
                 e->state = take_rest(r);
@@ -154,6 +164,14 @@ static void decode_fields(struct state_reader *r, struct log_entry *e)
         case LOG_GUEST_END:
                 e->value = state_reader__u64(r);
                 e->epochs = state_reader__u64(r);
+                break;
+        case LOG_IO_COMPLETION:
+                e->io_device = state_reader__u32(r);
+                e->io_id = state_reader__u64(r);
+                e->io_status = state_reader__u8(r);
+                e->io_data = take_blob(r, state_reader__u32(r), "IOCP data");
+                if (state_reader__ok(r) && e->io_status > 2)
+                        state_reader__fail(r, "IOCP status %u is not a virtio-blk status", e->io_status);
                 break;
         }
 }

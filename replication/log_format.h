@@ -11,12 +11,17 @@
  * and continues by tag:
  *   "BOOT" description, ram_size:u64, cmdline (u32 length, bytes),
  *          image (u64 length, bytes), initrd (u64 length, bytes; 0 for
- *          none)                                   a log that boots an image
+ *          none), disk_sectors:u64 (0: no disk), disk_readonly:u8
+ *                                                  a log that boots an image
  *   "MSTA" snapshot (the rest: vmm/snapshot.h, which holds its own
  *          description)   a log that starts from a running machine (how a
  *          backup joins)
  *   "TIME" value:u64   a read of the environment's monotonic clock
  *   "WALL" value:u64   a read of the environment's wall clock
+ *   "IOCP" device:u32, id:u64, status:u8, data (u32 length, bytes)   a
+ *          disk request completed here (the device's id for it, virtio's
+ *          status, a read's bytes): an event from outside, like a clock
+ *          read, applied at a shared point right after it is logged
  *   "EPOC" digest:u32, cause:u8, vector:u8, has_memory_hash:u8,
  *          memory_hash:u64   an epoch ends here; cause 1 an interrupt
  *          (vector) is delivered here, 2 the epoch timer expired
@@ -32,7 +37,7 @@
  *
  * Order, which log_reader enforces:
  *   log   := (BOOT | MSTA) epoch* (TIME | WALL)* [END]
- *   epoch := (TIME | WALL)* (EPOC | CHKP)
+ *   epoch := (TIME | WALL | IOCP)* (EPOC | CHKP)
  * Positions never decrease from one record to the next. A CHKP's
  * start_position is where the previous epoch ended (or the log began).
  * Nothing follows END.
@@ -56,7 +61,7 @@
 #include "state_record.h"
 
 #define LOG_MAGIC "FTVMLOG"
-#define LOG_FORMAT_VERSION 4u
+#define LOG_FORMAT_VERSION 5u
 #define LOG_HEADER_SIZE 12
 
 enum log_kind {
@@ -67,6 +72,7 @@ enum log_kind {
         LOG_EPOCH_END,
         LOG_CHECKPOINT,
         LOG_GUEST_END,
+        LOG_IO_COMPLETION,
 };
 
 enum epoch_cause { EPOCH_INTERRUPT = 1, EPOCH_TIMER = 2 };
@@ -95,6 +101,12 @@ struct log_entry {
         struct log_bytes cmdline; /* BOOT; not NUL-terminated */
         struct log_bytes image;   /* BOOT */
         struct log_bytes initrd;  /* BOOT */
+        uint64_t disk_sectors;    /* BOOT: the disk's size, 0 for none */
+        bool disk_readonly;       /* BOOT */
+        uint32_t io_device;       /* IOCP: which disk */
+        uint64_t io_id;           /* IOCP: the device's id for the request */
+        uint8_t io_status;        /* IOCP: VIRTIO_BLK_S_* */
+        struct log_bytes io_data; /* IOCP: a read's bytes */
 };
 
 /* The four-character tag of a kind, and the kind of a tag (-1 if none). */

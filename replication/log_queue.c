@@ -63,7 +63,8 @@ int log_queue__push(struct log_queue *q, const struct log_entry *e)
                 return -ENOMEM;
         struct log_entry copy = *e;
         size_t bytes = (size_t)(e->output.length + e->state.length + e->description.length +
-                                e->cmdline.length + e->image.length + e->initrd.length);
+                                e->cmdline.length + e->image.length + e->initrd.length +
+                                e->io_data.length);
         uint8_t *blob = NULL;
         if (bytes) {
                 blob = malloc(bytes);
@@ -75,7 +76,8 @@ int log_queue__push(struct log_queue *q, const struct log_entry *e)
                 at = copy_bytes(&copy.description, at);
                 at = copy_bytes(&copy.cmdline, at);
                 at = copy_bytes(&copy.image, at);
-                copy_bytes(&copy.initrd, at);
+                at = copy_bytes(&copy.initrd, at);
+                copy_bytes(&copy.io_data, at);
         }
         size_t slot = q->head + q->count;
         q->entries[slot] = copy;

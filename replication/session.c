@@ -30,12 +30,14 @@ void session__at_deterministic_exit(struct session *s, bool halted, struct sessi
 {
         answer_init(a);
         s->ops->at_deterministic_exit(s, halted, a);
+        s->window_requested = a->request_window;
 }
 
 void session__at_kick(struct session *s, struct session_answer *a)
 {
         answer_init(a);
         s->ops->at_kick(s, a);
+        s->window_requested = a->request_window;
 }
 
 void session__stop(struct session_answer *a, enum run_outcome outcome, const char *fmt, ...)
@@ -60,7 +62,7 @@ uint64_t session__host_ns(void)
 
 void session__keep_window(const struct session *s, struct session_answer *a)
 {
-        a->request_window = pic8259__interrupt_pending(&s->m->pic);
+        a->request_window = s->window_requested;
 }
 
 bool session__guest_exited(const struct session *s, uint32_t *status)
@@ -76,12 +78,18 @@ bool session__halt(struct session *s, struct session_answer *a)
         if (pic8259__interrupt_pending(&s->m->pic))
                 return true;
         uint64_t deadline = pit8254__next_deadline_ns(&s->m->pit);
-        if (deadline == UINT64_MAX) {
+        bool io = machine__outstanding_io(s->m) > 0;
+        if (deadline == UINT64_MAX && !io) {
                 session__stop(a, RUN_GUEST_CRASHED,
                               "guest halted waiting for an interrupt that no device will raise");
                 return false;
         }
-        environment__wait_until(s->env, deadline);
+        /* A disk that is not connected (a replay's) completes from the log,
+         * at the shared point that follows. */
+        if (machine__disk_connected(s->m) && io)
+                machine__wait_io_until(s->m, environment__host_ns_of(s->env, deadline));
+        else if (deadline != UINT64_MAX)
+                environment__wait_until(s->env, deadline);
         return true;
 }
 
@@ -112,9 +120,12 @@ bool session__advance_and_deliver(struct session *s, uint64_t now_ns, struct ses
         return true;
 }
 
-/* live: deliver at every chance, kick at the PIT's next deadline. */
+/* live: deliver at every chance, kick at the PIT's next deadline. Disk
+ * completions are applied first, so that their interrupt goes out at this
+ * chance too. */
 static void live_deliver(struct session *s, struct session_answer *a)
 {
+        machine__apply_pending_io(s->m);
         session__advance_and_deliver(s, session__host_ns(), a);
         a->wakeup_ns = environment__host_ns_of(s->env, pit8254__next_deadline_ns(&s->m->pit));
 }

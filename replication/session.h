@@ -75,6 +75,7 @@ struct session {
         struct environment *env;    /* what the devices read */
         struct session_counters counters;
         uint64_t pending_since_ns;  /* an interrupt waits for the guest since */
+        bool window_requested;      /* what the last answer asked of KVM */
 };
 
 /* The two calls of the vCPU loop. halted: the exit was a HLT. */
@@ -88,15 +89,20 @@ void session__stop(struct session_answer *a, enum run_outcome outcome, const cha
         __attribute__((format(printf, 3, 4)));
 /* A halted guest with nothing pending waits for the environment's time to
  * reach the PIT's next deadline (live: sleeps; replay: takes it from the
- * log). False, with a stop in *a, if no device will ever wake it. */
+ * log) or, with a disk request outstanding on a connected disk, for its
+ * completion if that comes first. False, with a stop in *a, if no device
+ * will ever wake it. */
 bool session__halt(struct session *s, struct session_answer *a);
 /* Reads the environment's clock into the PIT, and acknowledges the PIC's
  * interrupt into a->inject_vector if the guest can take it now (true), or
  * asks for an interrupt window. */
 bool session__advance_and_deliver(struct session *s, uint64_t now_ns, struct session_answer *a);
-/* A kick that changes nothing must keep what the last shared point asked
- * for: an interrupt still waits for its window, and a dropped request
- * would cost an exit (IRQ window open) that a replica still makes. */
+/* A kick that changes nothing must keep exactly what the last answer
+ * asked for: a dropped request would lose an exit (IRQ window open) that a
+ * replica still makes, and a new one would add an exit it never makes
+ * (the PIC can hold a second request behind the interrupt just injected,
+ * with no window asked for it until the next shared point). Kicks come at
+ * any time (a disk's completions kick), so this must not depend on when. */
 void session__keep_window(const struct session *s, struct session_answer *a);
 /* The guest's isa-debug-exit status, if it has written one. */
 bool session__guest_exited(const struct session *s, uint32_t *status);

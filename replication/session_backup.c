@@ -208,6 +208,14 @@ static struct environment *take_over(struct replayer *p, void *context)
         unsigned uncertain = machine__raise_uncertain_interrupts(m);
         event_log(ROLE, "won generation %llu; P7: %u outstanding I/O operation(s) completed as uncertain",
                   (unsigned long long)next, uncertain);
+        /* The shared disk is the new primary's from here: requests the
+         * guest reissues, and every later one, go to the file. */
+        char err[320];
+        if (machine__connect_disk(m, err, sizeof(err))) {
+                event_log(ROLE, "%s; this replica cannot go live", err);
+                replayer__stop(p, RUN_HOST_ERROR, err);
+                return NULL;
+        }
         /* Guest time continues from the last logged values, never back. */
         environment_continued__init(&b->live, p->last_time, p->last_wall);
         return &b->live.env;

@@ -154,14 +154,27 @@ static void finish_answer(struct recorder *r, struct session_answer *a)
         a->wakeup_ns = stall_deadline_ns(r);
 }
 
-/* Where a replay stands at the same point: the clock read, the interrupt
- * delivered or not, the epoch ended or not. P1, P2: an interrupt that
+/* P0 for events: a disk completion is logged, with its position, before
+ * the guest sees it. */
+static bool log_io_completion(void *context, const struct machine_io_completion *c)
+{
+        struct recorder *r = context;
+        append(r, &(struct log_entry){ .kind = LOG_IO_COMPLETION, .io_device = c->device,
+                                       .io_id = c->id, .io_status = c->status,
+                                       .io_data = { c->data, c->length } });
+        return !r->failed;
+}
+
+/* Where a replay stands at the same point: the disk's completions
+ * applied, the clock read, the interrupt delivered or not, the epoch ended
+ * or not. P1, P2: an interrupt that
  * became due while the guest ran waits for this point, and the log's
  * record of the epoch's end (with the interrupt's vector) is appended
  * before the guest runs on with it. */
 static void shared_point(struct recorder *r, struct session_answer *a)
 {
         uint64_t now = session__host_ns();
+        machine__apply_pending_io_logged(r->base.m, log_io_completion, r);
         if (session__advance_and_deliver(&r->base, now, a))
                 end_epoch(r, EPOCH_INTERRUPT, (uint8_t)a->inject_vector);
         else if (r->in_epoch && now >= r->epoch_deadline_ns)

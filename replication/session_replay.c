@@ -248,6 +248,33 @@ static void maybe_flip_a_byte(struct replayer *p)
         dirty_pages__mark(&p->base.m->dirty, p->flip_address, 1);
 }
 
+/* The disk completions the recorder applied at this point, before its
+ * clock read: the guest sees the logged bytes, never a disk (P3 for
+ * events). */
+static void apply_io_completions(struct replayer *p)
+{
+        for (;;) {
+                /* Right after a checkpoint epoch nothing of the next one
+                 * has been read yet. */
+                if (!p->stopping && !p->live && log_queue__empty(&p->epoch) && !epoch_is_complete(p))
+                        take_record(p);
+                const struct log_entry *e = log_queue__front(&p->epoch);
+                if (p->stopping || p->live || !e || e->kind != LOG_IO_COMPLETION ||
+                    e->position != position(p))
+                        return;
+                struct machine_io_completion c = { .device = e->io_device, .id = e->io_id,
+                                                   .status = e->io_status, .data = e->io_data.data,
+                                                   .length = (uint32_t)e->io_data.length };
+                char why[256];
+                if (machine__apply_logged_io(p->base.m, &c, why, sizeof(why))) {
+                        stop(p, RUN_DIVERGED, "epoch %llu, position %llu: %s",
+                             (unsigned long long)epoch_number(p), (unsigned long long)position(p), why);
+                        return;
+                }
+                log_queue__pop(&p->epoch);
+        }
+}
+
 /* Where the recorder stood at the same point; after a checkpoint epoch is
  * applied, the point right after it is shared too. P5: interrupts are
  * delivered here only, at the positions where the log's epochs end, and
@@ -256,6 +283,7 @@ static void shared_point(struct replayer *p, struct session_answer *a)
 {
         for (;;) {
                 maybe_flip_a_byte(p);
+                apply_io_completions(p);
                 if (session__advance_and_deliver(&p->base, 0, a))
                         check_epoch_end(p, EPOCH_INTERRUPT, (uint8_t)a->inject_vector);
                 else if (p->in_epoch && timer_ends_epoch_here(p))

@@ -72,6 +72,8 @@ static int boot(struct replica *r, const struct run_options *opts, int console_f
         if (!status)
                 status = machine__create(&r->m, opts->mem_bytes, environment__live(), console_fd,
                                          command__console_name(opts), err, err_size);
+        if (!status && opts->disk_spec)
+                status = machine__add_disk(&r->m, opts->disk_spec, true, err, err_size);
         if (!status)
                 status = command__load_boot_files(&r->m, opts, &files, err, err_size);
         command__release_boot_files(&files);
@@ -124,7 +126,7 @@ static int follow_primary(struct replica *r, const struct run_options *opts, int
                 status = command__machine_from_snapshot(&r->m, first.state.data,
                                                         (size_t)first.state.length, "the primary's machine state",
                                                         console_fd, command__console_name(opts),
-                                                        err, err_size);
+                                                        opts->disk_spec, err, err_size);
         int rc = status ? 0 : backup__start(&r->backup, &r->m, &machine_control__kvm,
                                             environment__live(), r->listen_fd);
         if (rc) {

@@ -45,6 +45,8 @@ static int boot(struct recording *rec, const struct run_options *opts, int conso
         if (!status)
                 status = machine__create(&rec->m, opts->mem_bytes, environment__live(), console_fd,
                                          command__console_name(opts), err, err_size);
+        if (!status && opts->disk_spec)
+                status = machine__add_disk(&rec->m, opts->disk_spec, true, err, err_size);
         if (!status)
                 status = command__load_boot_files(&rec->m, opts, files, err, err_size);
         if (!status)
@@ -93,6 +95,8 @@ static int start_recorder(struct recording *rec, const struct run_options *opts,
                 .cmdline = { (const uint8_t *)opts->cmdline, strlen(opts->cmdline) },
                 .image = { files->image, files->image_size },
                 .initrd = { files->initrd, files->initrd_size },
+                .disk_sectors = rec->m.disk ? rec->m.disk->device.config.capacity : 0,
+                .disk_readonly = rec->m.disk && rec->m.disk->device.config.readonly,
         };
         struct recorder_options ropts = {
                 .epoch_ns = (uint64_t)(opts->epoch_ms * 1e6),

@@ -54,6 +54,12 @@ static int boot_from_log(struct replaying *rp, const struct log_entry *boot, int
         if (!status)
                 status = machine__create(m, boot->ram_size, environment__live(), console_fd,
                                          console_name, err, err_size);
+        /* The disk as the recorder's guest saw it (before the description,
+         * which lists it); its data come from the log, so no file is
+         * opened. */
+        if (!status && boot->disk_sectors)
+                status = machine__add_logged_disk(m, boot->disk_sectors, boot->disk_readonly,
+                                                  err, err_size);
         char why[384];
         if (!status && (status = machine_description__check(m, boot->description.data,
                                                             (size_t)boot->description.length,
@@ -87,7 +93,7 @@ static int build_machine(struct replaying *rp, const struct run_options *opts, i
                                      err, err_size);
         return command__machine_from_snapshot(&rp->m, first.state.data, (size_t)first.state.length,
                                               rp->file.path, console_fd,
-                                              command__console_name(opts), err, err_size);
+                                              command__console_name(opts), NULL, err, err_size);
 }
 
 /* FTVMM_TEST_FLIP=POSITION:ADDRESS flips one byte of guest RAM during the
@@ -188,8 +194,9 @@ int cmd_replay(int argc, char **argv)
                 return 0;
         }
         const char *misfit = opts.restore_path ? "--restore" :
-                             opts.mem_given || opts.cmdline_given || opts.log_path || opts.initrd_path ?
-                             "--mem, --cmdline, --initrd and --log (the log holds them)" :
+                             opts.mem_given || opts.cmdline_given || opts.log_path || opts.initrd_path ||
+                             opts.disk_spec ?
+                             "--mem, --cmdline, --initrd, --disk and --log (the log holds them)" :
                              opts.record_tuning_given ?
                              "--max-stall, --epoch, --sync and --verify-every (the log holds the epochs)" :
                              NULL;

@@ -18,6 +18,8 @@ static int boot_machine(struct machine *m, const struct run_options *opts, int c
         if (!status)
                 status = machine__create(m, opts->mem_bytes, environment__live(), console_fd,
                                          command__console_name(opts), err, err_size);
+        if (!status && opts->disk_spec)
+                status = machine__add_disk(m, opts->disk_spec, true, err, err_size);
         if (!status)
                 status = command__load_boot_files(m, opts, &files, err, err_size);
         command__release_boot_files(&files);
@@ -39,8 +41,17 @@ static int restore_machine(struct machine *m, const struct run_options *opts, in
                 return status;
         status = command__machine_from_snapshot(m, snapshot, length, opts->restore_path,
                                                 console_fd, command__console_name(opts),
-                                                err, err_size);
+                                                opts->disk_spec, err, err_size);
         free(snapshot);
+        if (status)
+                return status;
+        /* P7, as at a failover: what the saved machine had in flight never
+         * completed in this process; its driver reissues it. */
+        unsigned uncertain = machine__raise_uncertain_interrupts(m);
+        if (uncertain)
+                fprintf(stderr, "ftvmm: %u disk request(s) in flight in the snapshot completed as uncertain\n",
+                        uncertain);
+        status = machine__connect_disk(m, err, err_size);
         if (status)
                 return status;
         uint64_t now = environment__monotonic_ns(environment__live());

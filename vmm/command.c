@@ -82,6 +82,14 @@ void command__print_stats(const struct machine *m, const struct session *s,
                 (unsigned long long)e->hlt, (unsigned long long)e->irq_window,
                 (unsigned long long)e->kicks, (unsigned long long)e->other,
                 (unsigned long long)e->interrupts_injected);
+        if (m->disk) {
+                const struct virtio_blk_counters *d = &m->disk->device.counters;
+                fprintf(stderr, "ftvmm: disk: %llu requests, %llu completed (%llu with an error, "
+                        "%llu uncertain), %llu stale completions dropped\n",
+                        (unsigned long long)d->requests, (unsigned long long)d->completions,
+                        (unsigned long long)d->errors, (unsigned long long)d->uncertain,
+                        (unsigned long long)d->stale);
+        }
         if (e->unclaimed)
                 fprintf(stderr, "ftvmm: %llu unclaimed accesses to %llu addresses, answered as no device\n",
                         (unsigned long long)e->unclaimed, (unsigned long long)e->unclaimed_addresses);
@@ -121,7 +129,7 @@ int command__save_snapshot(struct machine *m, const struct run_options *opts)
 
 int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, size_t length,
                                    const char *name, int console_fd, const char *console_name,
-                                   char *err, size_t err_size)
+                                   const char *disk_spec, char *err, size_t err_size)
 {
         uint64_t ram_size;
         char why[384];
@@ -131,6 +139,9 @@ int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, s
         }
         int status = machine__create(m, ram_size, environment__live(), console_fd,
                                      console_name, err, err_size);
+        /* A backup's shared disk stays closed until its promotion. */
+        if (!status && disk_spec)
+                status = machine__add_disk(m, disk_spec, false, err, err_size);
         struct vcpu_state *vcpu = status ? NULL : malloc(sizeof(*vcpu));
         struct snapshot_extras *extras = status ? NULL : malloc(sizeof(*extras));
         if (!status && (!vcpu || !extras)) {

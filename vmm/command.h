@@ -23,11 +23,12 @@ void command__print_stats(const struct machine *m, const struct session *s,
 /* --snapshot after --until. Returns 0 or an exit status. */
 int command__save_snapshot(struct machine *m, const struct run_options *opts);
 /* Creates m from a snapshot in memory and starts its VM with the
- * snapshot's CPU model. Returns 0 or an exit status with a message (naming
- * `name`). */
+ * snapshot's CPU model; disk_spec (NULL: none) is the saved machine's disk,
+ * left closed (a backup opens it at its promotion). Returns 0 or an exit
+ * status with a message (naming `name`). */
 int command__machine_from_snapshot(struct machine *m, const uint8_t *snapshot, size_t length,
                                    const char *name, int console_fd, const char *console_name,
-                                   char *err, size_t err_size);
+                                   const char *disk_spec, char *err, size_t err_size);
 
 /* The image and initrd an IMAGE argument and --initrd name, read whole. */
 struct boot_files {

@@ -1,5 +1,6 @@
 #include "device_states.h"
 
+#include <string.h>
 #include <zlib.h>
 
 int device_states__save(const struct machine *m, struct state_writer *w)
@@ -12,7 +13,21 @@ int device_states__save(const struct machine *m, struct state_writer *w)
         if (!rc) rc = post_port__save(&m->post, w);
         if (!rc) rc = nmi_sc__save(&m->nmi_sc, w);
         if (!rc) rc = pci_conf1__save(&m->pci_conf1, w);
+        /* Only a machine with --disk has one; its record says so. */
+        if (!rc && m->disk) rc = virtio_blk__save(&m->disk->device, w);
         return rc;
+}
+
+/* A saved disk and a machine without one (or the reverse) is the
+ * operator's to fix: say so rather than fail on the next record. */
+static int check_disk_present(const struct machine *m, struct state_reader *r)
+{
+        bool saved = r->pos + 4 <= r->length && memcmp(r->buf + r->pos, "VBLK", 4) == 0;
+        if (saved == (m->disk != NULL))
+                return 0;
+        state_reader__fail(r, saved ? "the saved machine has a virtio-blk disk and this one has none (give it the same disk with --disk)"
+                                    : "this machine has a disk (--disk) and the saved one has none");
+        return -1;
 }
 
 int device_states__load(struct machine *m, struct state_reader *r)
@@ -25,6 +40,8 @@ int device_states__load(struct machine *m, struct state_reader *r)
         if (!rc) rc = post_port__load(&m->post, r);
         if (!rc) rc = nmi_sc__load(&m->nmi_sc, r);
         if (!rc) rc = pci_conf1__load(&m->pci_conf1, r);
+        if (!rc) rc = check_disk_present(m, r);
+        if (!rc && m->disk) rc = virtio_blk__load(&m->disk->device, r);
         return rc ? -1 : 0;
 }
 

@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -109,8 +111,21 @@ int machine__create(struct machine *m, uint64_t ram_size, struct environment *en
         return 0;
 }
 
+static void remove_disk(struct machine *m)
+{
+        if (!m->disk)
+                return;
+        if (m->disk->connected)
+                block_file__close(&m->disk->file);
+        virtio_blk__destroy(&m->disk->device);
+        free(m->disk->path);
+        free(m->disk);
+        m->disk = NULL;
+}
+
 void machine__destroy(struct machine *m)
 {
+        remove_disk(m); /* its workers first: they kick the vCPU thread */
         kvm_vm__destroy(&m->vm);
         dirty_pages__release(&m->dirty);
         memory_hash__release(&m->memory_hash);
@@ -183,11 +198,30 @@ int machine__read_image(const char *path, uint8_t **data, size_t *size,
         return status;
 }
 
+/* Linux's way to find a virtio-mmio device: appended as QEMU's microvm
+ * appends it, so both give the guest the same command line. */
+static const char *guest_cmdline(const struct machine *m, const char *cmdline, char *buf,
+                                 size_t size)
+{
+        if (!m->disk)
+                return cmdline;
+        int n = snprintf(buf, size, "%s virtio_mmio.device=%u@0x%llx:%u", cmdline,
+                         VIRTIO_MMIO_SIZE, MACHINE_VIRTIO_BLK_BASE, MACHINE_VIRTIO_BLK_IRQ);
+        return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
 int machine__load_image_bytes(struct machine *m, const char *name, const uint8_t *image,
                               size_t size, const char *cmdline, char *err, size_t err_size)
 {
         struct pvh_image loaded;
         char why[256];
+        char with_devices[PVH_CMDLINE_MAX + 1];
+        cmdline = guest_cmdline(m, cmdline, with_devices, sizeof(with_devices));
+        if (!cmdline) {
+                snprintf(err, err_size, "%s: the command line is too long to add the disk's virtio_mmio.device=",
+                         name);
+                return EXIT_USAGE;
+        }
         if (pvh_loader__load(image, size, m->ram, m->ram_size, &loaded, why, sizeof(why)) < 0) {
                 snprintf(err, err_size, "%s: %s", name, why);
                 return EXIT_BAD_IMAGE;
@@ -273,4 +307,230 @@ void machine__kick(struct machine *m)
 {
         if (m->kick_signal)
                 pthread_kill(m->vcpu_thread, m->kick_signal);
+}
+
+static void disk_written(void *context, uint64_t addr, uint64_t length)
+{
+        struct machine *m = context;
+        dirty_pages__mark(&m->dirty, addr, length);
+}
+
+static void disk_wake(void *context)
+{
+        machine__kick(context);
+}
+
+static unsigned disk_uncertain(void *device)
+{
+        return virtio_blk__complete_all_uncertain(device);
+}
+
+static int attach_disk(struct machine *m, struct machine_disk *d, uint64_t size, bool readonly,
+                       char *err, size_t err_size)
+{
+        struct virtio_blk_config config = {
+                .capacity = size / BLOCK_SECTOR_SIZE,
+                .readonly = readonly,
+                .serial = MACHINE_VIRTIO_BLK_SERIAL,
+        };
+        struct guest_memory mem = { .ram = m->ram, .size = m->ram_size,
+                                    .written = disk_written, .context = m };
+        struct irq_line irq = { .set_level = pic8259__set_irq, .controller = &m->pic,
+                                .irq = MACHINE_VIRTIO_BLK_IRQ };
+        if (virtio_blk__init(&d->device, &config, mem, irq, NULL)) {
+                snprintf(err, err_size, "--disk %s: out of memory", d->path ? d->path : "(from the log)");
+                return EXIT_HOST_ERROR;
+        }
+        if (io_bus__register(&m->mmio, MACHINE_VIRTIO_BLK_BASE, VIRTIO_MMIO_SIZE, "virtio-blk",
+                             virtio_blk__io, &d->device) ||
+            m->io_device_count == MACHINE_MAX_IO_DEVICES) {
+                snprintf(err, err_size, "internal error: no room for the disk's device");
+                return EXIT_HOST_ERROR;
+        }
+        m->io_devices[m->io_device_count++] = (struct outstanding_io){
+                .complete_as_uncertain = disk_uncertain, .device = &d->device };
+        return 0;
+}
+
+int machine__connect_disk(struct machine *m, char *err, size_t err_size)
+{
+        struct machine_disk *d = m->disk;
+        if (!d || d->connected)
+                return 0;
+        if (!d->path) {
+                snprintf(err, err_size, "the disk has no file to connect (a replay's)");
+                return EXIT_USAGE;
+        }
+        d->connected = true; /* block_file__close is safe after any open */
+        int status = block_file__open(&d->file, d->path, d->device.config.readonly, err, err_size);
+        if (status)
+                return status;
+        if (block_file__sectors(&d->file) != d->device.config.capacity) {
+                snprintf(err, err_size, "--disk %s: %llu sectors now, %llu when the guest was given it",
+                         d->path, (unsigned long long)block_file__sectors(&d->file),
+                         (unsigned long long)d->device.config.capacity);
+                return EXIT_NO_INPUT;
+        }
+        d->file.wake = disk_wake;
+        d->file.wake_context = m;
+        d->device.backend = &d->file.backend;
+        return 0;
+}
+
+static struct machine_disk *new_disk(struct machine *m, char *err, size_t err_size)
+{
+        if (m->disk) {
+                snprintf(err, err_size, "--disk: only one disk is supported");
+                return NULL;
+        }
+        m->disk = calloc(1, sizeof(*m->disk));
+        if (!m->disk)
+                snprintf(err, err_size, "--disk: out of memory");
+        else
+                m->disk->drained = true;
+        return m->disk;
+}
+
+int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly, char *err,
+                             size_t err_size)
+{
+        struct machine_disk *d = new_disk(m, err, err_size);
+        if (!d)
+                return EXIT_HOST_ERROR;
+        if (!sectors || sectors > UINT64_MAX / BLOCK_SECTOR_SIZE) {
+                snprintf(err, err_size, "the log names a disk of %llu sectors, which no disk can be",
+                         (unsigned long long)sectors);
+                return EXIT_BAD_IMAGE;
+        }
+        return attach_disk(m, d, sectors * BLOCK_SECTOR_SIZE, readonly, err, err_size);
+}
+
+int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
+                      size_t err_size)
+{
+        struct machine_disk *d = new_disk(m, err, err_size);
+        bool readonly;
+        if (!d)
+                return m->disk ? EXIT_USAGE : EXIT_HOST_ERROR;
+        if (block_file__parse_spec(spec, &d->path, &readonly, err, err_size)) {
+                m->disk = NULL;
+                free(d);
+                return EXIT_USAGE;
+        }
+        uint64_t size;
+        int status = block_file__probe(d->path, &size, err, err_size);
+        if (!status)
+                status = attach_disk(m, d, size, readonly, err, err_size);
+        if (!status && connect)
+                status = machine__connect_disk(m, err, err_size);
+        const char *every = getenv("FTVMM_TEST_UNCERTAIN_EVERY");
+        d->uncertain_every = every ? (unsigned)strtoul(every, NULL, 10) : 0;
+        return status; /* machine__destroy releases a half-made disk */
+}
+
+/* The test hook of machine_disk.uncertain_every, before a batch. */
+static void maybe_test_uncertain(struct machine_disk *d)
+{
+        if (d->uncertain_every && ++d->batches % d->uncertain_every == 0 && d->drained) {
+                /* these completions are now stale */
+                virtio_blk__complete_all_uncertain(&d->device);
+                d->fence = d->device.next_id;
+                d->drained = false;
+        }
+}
+
+int machine__apply_pending_io_logged(struct machine *m, machine_io_logger logged, void *context)
+{
+        if (!m->disk || !m->disk->connected)
+                return 0;
+        struct machine_disk *d = m->disk;
+        struct block_completion c[32];
+        size_t n;
+        int applied = 0;
+        bool failed = false;
+        while (!failed && (n = block_file__take_completions(&d->file, c, 32)) > 0) {
+                /* A P7 of its own would be an event no log holds. */
+                if (!logged)
+                        maybe_test_uncertain(d);
+                for (size_t i = 0; i < n; i++) {
+                        struct machine_io_completion e = { .device = c[i].device, .id = c[i].id,
+                                                           .status = c[i].status, .data = c[i].data,
+                                                           .length = c[i].length };
+                        failed = failed || (logged && !logged(context, &e));
+                        if (!failed) {
+                                virtio_blk__complete(&d->device, e.id, e.status, e.data, e.length);
+                                applied++;
+                        }
+                        block_completion__release(&c[i]);
+                }
+                if (!virtio_blk__outstanding(&d->device) && d->device.next_id > d->fence)
+                        d->drained = true;
+        }
+        d->applied += (uint64_t)applied;
+        return applied;
+}
+
+int machine__apply_pending_io(struct machine *m)
+{
+        return machine__apply_pending_io_logged(m, NULL, NULL);
+}
+
+int machine__apply_logged_io(struct machine *m, const struct machine_io_completion *c,
+                             char *why, size_t why_size)
+{
+        if (!m->disk || c->device != m->disk->device.config.index) {
+                snprintf(why, why_size, "the log completes a request of disk %u, which this machine does not have",
+                         c->device);
+                return -1;
+        }
+        virtio_blk__complete(&m->disk->device, c->id, c->status, c->data, c->length);
+        m->disk->applied++;
+        return 0;
+}
+
+bool machine__disk_connected(const struct machine *m)
+{
+        return m->disk && m->disk->connected;
+}
+
+unsigned machine__outstanding_io(const struct machine *m)
+{
+        return m->disk ? virtio_blk__outstanding(&m->disk->device) : 0;
+}
+
+static uint64_t monotonic_now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool machine__wait_io_until(struct machine *m, uint64_t deadline_ns)
+{
+        if (!m->disk || !m->disk->connected || !block_file__in_flight(&m->disk->file)) {
+                if (deadline_ns == UINT64_MAX)
+                        return false;
+                struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+                                       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                        ;
+                return false;
+        }
+        struct pollfd p = { .fd = m->disk->file.event_fd, .events = POLLIN };
+        for (;;) {
+                uint64_t now = monotonic_now_ns();
+                if (deadline_ns != UINT64_MAX && now >= deadline_ns)
+                        return poll(&p, 1, 0) > 0;
+                struct timespec left = { 0, 0 };
+                if (deadline_ns != UINT64_MAX)
+                        left = (struct timespec){ .tv_sec = (time_t)((deadline_ns - now) / 1000000000ull),
+                                                  .tv_nsec = (long)((deadline_ns - now) % 1000000000ull) };
+                int rc = ppoll(&p, 1, deadline_ns == UINT64_MAX ? NULL : &left, NULL);
+                if (rc > 0)
+                        return true;
+                if (rc == 0)
+                        return false;
+                if (errno != EINTR)
+                        return false;
+        }
 }

@@ -17,7 +17,9 @@
 #include "../devices/pit8254.h"
 #include "../devices/post_port.h"
 #include "../devices/uart16550.h"
+#include "../devices/virtio_blk.h"
 #include "../replication/environment.h"
+#include "block_file.h"
 #include "dirty_pages.h"
 #include "kvm_vm.h"
 #include "memory_hash.h"
@@ -26,6 +28,12 @@
 #define MACHINE_COM1_BASE 0x3f8
 #define MACHINE_COM1_IRQ 4
 #define MACHINE_DEBUG_EXIT_BASE 0xf4
+/* Where QEMU's microvm (with acpi=off) puts its first virtio-mmio transport
+ * and its interrupt, so that the guest's command line is the same on both:
+ * IRQ 5 is free on a PC's master 8259. */
+#define MACHINE_VIRTIO_BLK_BASE 0xfeb00000ull
+#define MACHINE_VIRTIO_BLK_IRQ 5
+#define MACHINE_VIRTIO_BLK_SERIAL "ftvmm-disk"
 
 struct console_output {
         int fd;
@@ -52,6 +60,25 @@ struct outstanding_io {
 
 #define MACHINE_MAX_IO_DEVICES 8
 
+/* --disk: the virtio-blk device and the file behind it. */
+struct machine_disk {
+        struct virtio_blk device;
+        struct block_file file;
+        char *path;
+        bool connected;         /* the file is open and the device submits to it */
+        uint64_t applied;       /* completions applied to the device */
+        /* Test hook (FTVMM_TEST_UNCERTAIN_EVERY=N): every N-th batch of
+         * completions, first complete everything outstanding as uncertain,
+         * as a promoted backup does (P7), so the guest's reissue is
+         * exercised without a failover. Not again before the requests
+         * issued since (the reissues) have all completed, so no request is
+         * hit twice (a failover happens once). 0: off. */
+        unsigned uncertain_every;
+        uint64_t batches;
+        uint64_t fence;  /* the device's next_id when the hook last fired */
+        bool drained;
+};
+
 struct machine {
         uint8_t *ram;
         uint64_t ram_size;
@@ -75,6 +102,7 @@ struct machine {
         struct console_output console;
         struct dirty_pages dirty;
         struct memory_hash memory_hash;
+        struct machine_disk *disk; /* NULL without --disk */
         struct outstanding_io io_devices[MACHINE_MAX_IO_DEVICES];
         unsigned io_device_count;
         /* The thread that runs the vCPU, and the signal that kicks it out
@@ -94,6 +122,58 @@ struct machine {
 int machine__create(struct machine *m, uint64_t ram_size, struct environment *env,
                     int console_fd, const char *console_path,
                     char *err, size_t err_size);
+/* --disk FILE[,readonly]: a virtio-blk device on the MMIO bus backed by
+ * FILE, registered for P7. Call after machine__create and before loading
+ * the image, whose command line then names the device in Linux's form
+ * (virtio_mmio.device=512@0xfeb00000:5). With connect false (a backup),
+ * the device is there, of FILE's size, but nothing opens the file: its
+ * requests stay outstanding until their logged completions are applied
+ * (or P7 completes them), and machine__connect_disk at promotion gives
+ * later requests to the file. Returns 0 or an exit status. */
+int machine__add_disk(struct machine *m, const char *spec, bool connect, char *err,
+                      size_t err_size);
+/* A replay's disk: the device the log's BOOT names, with no file behind
+ * it; every completion comes from the log. */
+int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly, char *err,
+                             size_t err_size);
+/* Opens the disk's file and starts submitting to it. Returns 0 or an exit
+ * status. */
+int machine__connect_disk(struct machine *m, char *err, size_t err_size);
+/* Takes the disk's finished requests and applies them to the device (DMA,
+ * used ring, interrupt): what the live session does whenever the vCPU
+ * loop gets control. Returns how many were applied. */
+int machine__apply_pending_io(struct machine *m);
+/* A disk completion as an event: what a recording session logs before it
+ * is applied, and what a replay applies from the log. data/length: a
+ * read's bytes. */
+struct machine_io_completion {
+        uint32_t device;
+        uint64_t id;
+        uint8_t status;
+        const uint8_t *data;
+        uint32_t length;
+};
+/* Called with each completion before it is applied; false (the log
+ * failed) applies neither it nor any after it, which the session's stop
+ * makes moot. */
+typedef bool (*machine_io_logger)(void *context, const struct machine_io_completion *c);
+/* machine__apply_pending_io for a recording session (P0 for events: each
+ * completion is logged before the guest sees it). */
+int machine__apply_pending_io_logged(struct machine *m, machine_io_logger logged, void *context);
+/* Applies a logged completion (a replay, a backup): 0, or -1 with why if
+ * the machine has no such disk. A completion whose id is not outstanding
+ * is dropped, as it was where it was logged. */
+int machine__apply_logged_io(struct machine *m, const struct machine_io_completion *c,
+                             char *why, size_t why_size);
+/* Whether the disk's file is open: requests go to it, completions come
+ * from it (not on a replay, nor on a backup before its promotion). */
+bool machine__disk_connected(const struct machine *m);
+/* Requests the guest issued whose completion has not been applied. */
+unsigned machine__outstanding_io(const struct machine *m);
+/* For a halted guest: sleeps until the host's CLOCK_MONOTONIC reaches
+ * deadline_ns (UINT64_MAX: no deadline) or a disk completion is waiting,
+ * whichever comes first. True if a completion is waiting. */
+bool machine__wait_io_until(struct machine *m, uint64_t deadline_ns);
 /* Loads a PVH ELF image into RAM and writes hvm_start_info. */
 int machine__load_image(struct machine *m, const char *path, const char *cmdline,
                         char *err, size_t err_size);

@@ -59,13 +59,18 @@ static int check_formats(const struct machine *m, struct state_reader *r, char *
                 char tag[5] = { 0 };
                 state_reader__bytes(r, tag, 4);
                 uint16_t version = state_reader__u16(r);
-                if (!status && (i >= n || memcmp(tag, ours[i].tag, 4) || version != ours[i].version))
+                if (!status && i >= n && memcmp(tag, "VBLK", 4) == 0)
+                        status = error_message(err, err_size, "the saved machine has a virtio-blk disk and this one has none "
+                                               "(give it the same disk with --disk)");
+                else if (!status && (i >= n || memcmp(tag, ours[i].tag, 4) || version != ours[i].version))
                         status = error_message(err, err_size, "device %u is '%s' version %u; this build has %s",
                                                i, tag, version, i < n ? ours[i].tag : "no such device");
         }
         if (state_reader__end(r))
                 return -1;
-        if (!status && count != n)
+        if (!status && count < n && memcmp(ours[count].tag, "VBLK", 4) == 0)
+                status = error_message(err, err_size, "this machine has a disk (--disk) and the saved one has none");
+        else if (!status && count != n)
                 status = error_message(err, err_size, "%u devices; this build has %zu", count, n);
         return status ? EXIT_REFUSED : 0;
 }

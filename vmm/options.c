@@ -35,6 +35,9 @@ const char options__run_help[] =
 "      --restore FILE       continue a machine saved by --snapshot, in a fresh\n"
 "                           VM, instead of booting IMAGE (RAM size and\n"
 "                           command line come from the snapshot)\n"
+"      --disk FILE[,readonly]  a virtio-blk disk backed by the raw image FILE,\n"
+"                           named to the guest on its command line as\n"
+"                           virtio_mmio.device=512@0xfeb00000:5\n"
 "      --initrd FILE        load FILE into guest RAM as the kernel's initial\n"
 "                           RAM disk (the first hvm_start_info module, as\n"
 "                           QEMU passes -initrd to a PVH kernel)\n"
@@ -79,7 +82,9 @@ const char options__record_help[] =
 "                           a replay compares (default 16; 0: only at\n"
 "                           checkpoints, which always carry one)\n"
 "  and -m/--mem, -c/--cmdline, --console, -t/--timeout, --exit-status,\n"
-"  --stats, --initrd, --strict-io and --force-emulated-ring0 as for 'ftvmm run'\n"
+"  --stats, --initrd, --disk, --strict-io and --force-emulated-ring0 as for\n"
+"  'ftvmm run' (a disk's completions, with the data a read returns, are\n"
+"  logged: a replay needs the log only, never the disk)\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: as for 'ftvmm run', and 73 when the log could not be written\n"
@@ -146,6 +151,11 @@ const char options__launch_help[] =
 "      --name NAME          this replica in messages and the arbiter's files\n"
 "                           (default HOST:PID)\n"
 "      --control PATH       a Unix socket answering 'ftvmm status PATH'\n"
+"      --disk FILE[,readonly]  the guest's virtio-blk disk, one file both\n"
+"                           replicas see (shared storage): the primary's\n"
+"                           is opened at once; a backup's (required if the\n"
+"                           primary has one) only when it goes live, until\n"
+"                           then its requests complete from the log\n"
 "      --epoch MS, --max-stall MS, --verify-every N   as for 'ftvmm record'\n"
 "  and -m/--mem, -c/--cmdline, --initrd (primary), --console, -t/--timeout,\n"
 "  --exit-status, --stats, --strict-io and --force-emulated-ring0 as for\n"
@@ -357,6 +367,9 @@ static int apply_option(int opt, const char *arg, struct run_options *opts,
         case 'h':
                 opts->help = true;
                 return 0;
+        case 'D':
+                opts->disk_spec = arg;
+                return 0;
         }
         return apply_launch_option(opt, arg, opts, err, err_size);
 }
@@ -454,6 +467,7 @@ static int parse(int argc, char **argv, struct run_options *opts, char *err, siz
                 { "max-lag", required_argument, NULL, OPT_MAX_LAG },
                 { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
                 { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+                { "disk", required_argument, NULL, 'D' },
                 { "initrd", required_argument, NULL, OPT_INITRD },
                 { "strict-io", no_argument, NULL, OPT_STRICT_IO },
                 { "force-emulated-ring0", no_argument, NULL, OPT_FORCE_RING0 },

@@ -59,6 +59,7 @@ struct run_options {
         double heartbeat_ms, failure_timeout_ms, max_lag_ms, connect_timeout_s;
         bool no_wait;
         bool launch_given;            /* any option only `launch` takes */
+        const char *disk_spec;        /* --disk FILE[,readonly] */
         const char *initrd_path;      /* --initrd: a PVH module for the kernel */
         bool strict_io;               /* --strict-io: unclaimed I/O stops the guest */
         bool force_emulated_ring0;    /* run a Linux kernel on PVM anyway */

@@ -85,6 +85,11 @@ void cpu_tables_init(void)
         load_tss();
 }
 
+void cpu_set_irq_gate(unsigned irq, void (*handler)(void))
+{
+        set_gate(IRQ_BASE + irq, handler, GATE_INTERRUPT);
+}
+
 /* For the triple-fault test: with no gates at all, the next exception
  * escalates to a double fault and then to shutdown. */
 void cpu_load_empty_idt(void)

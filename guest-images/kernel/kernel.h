@@ -7,6 +7,7 @@
 
 /* cpu_tables.c */
 void cpu_tables_init(void);
+void cpu_set_irq_gate(unsigned irq, void (*handler)(void));
 void cpu_load_empty_idt(void);
 
 /* console.c: COM1, polled */
@@ -26,6 +27,7 @@ int boot_has_acpi(void);
 
 /* pic.c */
 void pic_init(void);
+void pic_unmask(unsigned irq);
 int pic_timer_pending(void);
 void pic_connect_to_cpu(void);
 
@@ -44,6 +46,17 @@ uint64_t clock_wait_tick(void);
 void rtc_read_boot_time(void);
 uint64_t rtc_boot_unix_time(void);
 
+/* virtio_blk.c: the disk, if the command line names one */
+struct blk_req;
+struct blk_done;
+struct blk_info;
+void virtio_blk_probe(void);
+long virtio_blk_submit(const struct blk_req *reqs, long n);
+long virtio_blk_wait(struct blk_done *out, long max);
+long virtio_blk_info(struct blk_info *info);
+extern volatile uint64_t virtio_blk_interrupts;
+extern volatile uint32_t *virtio_blk_ack;
+
 /* machine.c: leaving the machine */
 _Noreturn void machine_exit(uint32_t status);
 void machine_crash(uint64_t how);
@@ -59,6 +72,8 @@ long syscall_dispatch(long a0, long a1, long a2, long number);
 extern const uint64_t exception_stubs[32];
 void irq_timer(void);
 void irq_ignore(void);
+void irq_virtio_master(void);
+void irq_virtio_slave(void);
 void syscall_entry(void);
 _Noreturn void enter_user(void (*entry)(void), void *stack);
 

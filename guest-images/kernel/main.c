@@ -22,6 +22,7 @@ _Noreturn void kernel_main(uint32_t start_info_paddr)
         boot_info_read(start_info_paddr);
         print_boot_line();
         pic_init();
+        virtio_blk_probe();
         clock_init();
         rtc_read_boot_time();
         pic_connect_to_cpu();

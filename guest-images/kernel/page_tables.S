@@ -3,8 +3,8 @@
  * 2 ms. An identity map of the first 1 GiB with 2 MiB pages; the U bit only
  * on the workload's pages [2 MiB, 16 MiB) (USER_BASE..USER_LIMIT in abi.h).
  * Upper levels carry U so that the leaf decides. One more uncached
- * supervisor page maps the local APIC, touched only on platforms that
- * describe one (pic.c). */
+ * supervisor 2 MiB pages map the 4th GiB uncached: the local APIC, touched
+ * only on platforms that describe one (pic.c), and virtio-mmio devices. */
 #define PTE_P   0x001
 #define PTE_W   0x002
 #define PTE_U   0x004
@@ -39,9 +39,13 @@ boot_pd:
         .set page, page + 1
         .endr
 
+/* The 4th GiB, where devices live (the local APIC, virtio-mmio at
+ * 0xfeb00000 on QEMU's microvm and on ftvmm), uncached. */
         .balign 4096
 boot_pd_4th_gib:
-        .fill (LAPIC_PAGE - 0xc0000000) >> 21, 8, 0
-        .quad LAPIC_PAGE + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
-        .fill 511 - ((LAPIC_PAGE - 0xc0000000) >> 21), 8, 0
+        .set page, 0
+        .rept 512
+        .quad 0xc0000000 + (page << 21) + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
+        .set page, page + 1
+        .endr
         .section .note.GNU-stack, "", @progbits

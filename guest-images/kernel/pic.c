@@ -35,6 +35,13 @@ void pic_init(void)
         outb(PIC2_DATA, MASK_ALL);
 }
 
+/* Two exits: read the mask, write it back without the line's bit. */
+void pic_unmask(unsigned irq)
+{
+        uint16_t port = irq < 8 ? PIC1_DATA : PIC2_DATA;
+        outb(port, (uint8_t)(inb(port) & ~(1u << (irq & 7))));
+}
+
 int pic_timer_pending(void)
 {
         return inb(PIC1_CMD) & 1;

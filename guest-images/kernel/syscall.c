@@ -47,6 +47,9 @@ long syscall_dispatch(long a0, long a1, long a2, long number)
         case SYS_CMDLINE:      return sys_cmdline(a0, a1);
         case SYS_RTC_TIME:     return (long)rtc_boot_unix_time();
         case SYS_CRASH:        machine_crash((uint64_t)a0); return -1;
+        case SYS_BLK_INFO:     return virtio_blk_info((struct blk_info *)a0);
+        case SYS_BLK_SUBMIT:   return virtio_blk_submit((const struct blk_req *)a0, a1);
+        case SYS_BLK_WAIT:     return virtio_blk_wait((struct blk_done *)a0, a1);
         default:               return -1;
         }
 }

@@ -38,6 +38,30 @@ irq_timer:
         incq timer_ticks(%rip)
         iretq
 
+/* The disk's interrupt: acknowledge the device (one MMIO write, which
+ * lowers its line) and count; the waiting system call reads the used
+ * ring. The master 8259 runs in auto-EOI mode; the slave does not, so an
+ * IRQ from 8 to 15 also needs a non-specific EOI on the slave. */
+        .globl irq_virtio_master
+irq_virtio_master:
+        pushq %rax
+        movq virtio_blk_ack(%rip), %rax
+        movl $3, (%rax)
+        incq virtio_blk_interrupts(%rip)
+        popq %rax
+        iretq
+
+        .globl irq_virtio_slave
+irq_virtio_slave:
+        pushq %rax
+        movq virtio_blk_ack(%rip), %rax
+        movl $3, (%rax)
+        incq virtio_blk_interrupts(%rip)
+        movb $0x20, %al
+        outb %al, $0xa0
+        popq %rax
+        iretq
+
 /* Masked IRQs cannot arrive; a spurious IRQ 7 or 15 needs no EOI. */
         .globl irq_ignore
 irq_ignore:

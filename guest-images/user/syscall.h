@@ -61,4 +61,19 @@ static inline long sys_crash(long how)
         return syscall3(SYS_CRASH, how, 0, 0);
 }
 
+static inline long sys_blk_info(struct blk_info *info)
+{
+        return syscall3(SYS_BLK_INFO, (long)info, 0, 0);
+}
+
+static inline long sys_blk_submit(const struct blk_req *reqs, long n)
+{
+        return syscall3(SYS_BLK_SUBMIT, (long)reqs, n, 0);
+}
+
+static inline long sys_blk_wait(struct blk_done *done, long max)
+{
+        return syscall3(SYS_BLK_WAIT, (long)done, max, 0);
+}
+
 #endif

@@ -36,7 +36,11 @@ static const struct {
         { "pair_wire", make_pair_wire_suite },
         { "arbiter_directory", make_arbiter_directory_suite },
         { "pair_link", make_pair_link_suite },
+        { "virtio_blk", make_virtio_blk_suite },
+        { "block_file", make_block_file_suite },
+        { "machine_disk", make_machine_disk_suite },
         { "status_server", make_status_server_suite },
+        { "log_queue", make_log_queue_suite },
 };
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@ static const uint8_t image[] = { 0x7f, 'E', 'L', 'F', 1, 2, 3 };
 static const uint8_t initrd[] = "070701 a cpio archive";
 static const uint8_t output[] = "epoch output\n";
 static const uint8_t state[] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+static const uint8_t sector[] = "a read's bytes";
 
 struct log_entry sample_log__entry(unsigned i)
 {
@@ -15,7 +16,8 @@ struct log_entry sample_log__entry(unsigned i)
                 { .kind = LOG_BOOT, .position = 0,
                   .description = { description, sizeof(description) },
                   .ram_size = 64 << 20, .cmdline = { (const uint8_t *)"lines=3", 7 },
-                  .image = { image, sizeof(image) }, .initrd = { initrd, sizeof(initrd) } },
+                  .image = { image, sizeof(image) }, .initrd = { initrd, sizeof(initrd) },
+                  .disk_sectors = 2048, .disk_readonly = true },
                 { .kind = LOG_TIME, .position = 0, .value = 1000 },
                 { .kind = LOG_WALL, .position = 3, .value = 1700000000000000000ull },
                 { .kind = LOG_EPOCH_END, .position = 9, .digest = 0xabcd1234,
@@ -25,6 +27,8 @@ struct log_entry sample_log__entry(unsigned i)
                   .memory_hash = 0x1122334455667788ull, .has_memory_hash = true,
                   .output = { output, sizeof(output) }, .state = { state, sizeof(state) } },
                 { .kind = LOG_TIME, .position = 9, .value = 3000 },
+                { .kind = LOG_IO_COMPLETION, .position = 12, .io_device = 0, .io_id = 77,
+                  .io_status = 0, .io_data = { sector, sizeof(sector) } },
                 { .kind = LOG_EPOCH_END, .position = 12, .digest = 0x5678, .cause = EPOCH_TIMER,
                   .has_memory_hash = true, .memory_hash = 42 },
                 { .kind = LOG_TIME, .position = 13, .value = 4000 },

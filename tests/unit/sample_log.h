@@ -7,7 +7,7 @@
 
 #include "../../replication/log_format.h"
 
-#define SAMPLE_LOG_RECORDS 10
+#define SAMPLE_LOG_RECORDS 11
 
 /* The i-th record of the sample (0 .. SAMPLE_LOG_RECORDS-1). */
 struct log_entry sample_log__entry(unsigned i);

@@ -31,6 +31,10 @@ Suite *make_machine_description_suite(void);
 Suite *make_pair_wire_suite(void);
 Suite *make_arbiter_directory_suite(void);
 Suite *make_pair_link_suite(void);
+Suite *make_virtio_blk_suite(void);
+Suite *make_block_file_suite(void);
+Suite *make_machine_disk_suite(void);
 Suite *make_status_server_suite(void);
+Suite *make_log_queue_suite(void);
 
 #endif

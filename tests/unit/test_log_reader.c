@@ -41,11 +41,16 @@ static void expect_same(const struct log_entry *got, const struct log_entry *wan
         ck_assert_uint_eq(got->start_position, want->start_position);
         ck_assert_uint_eq(got->epochs, want->epochs);
         ck_assert_uint_eq(got->ram_size, want->ram_size);
+        ck_assert_uint_eq(got->disk_sectors, want->disk_sectors);
+        ck_assert_uint_eq(got->disk_readonly, want->disk_readonly);
+        ck_assert_uint_eq(got->io_device, want->io_device);
+        ck_assert_uint_eq(got->io_id, want->io_id);
+        ck_assert_uint_eq(got->io_status, want->io_status);
         const struct log_bytes *g[] = { &got->output, &got->state, &got->description,
-                                        &got->cmdline, &got->image, &got->initrd };
+                                        &got->cmdline, &got->image, &got->initrd, &got->io_data };
         const struct log_bytes *w[] = { &want->output, &want->state, &want->description,
-                                        &want->cmdline, &want->image, &want->initrd };
-        for (int i = 0; i < 6; i++) {
+                                        &want->cmdline, &want->image, &want->initrd, &want->io_data };
+        for (int i = 0; i < 7; i++) {
                 ck_assert_uint_eq(g[i]->length, w[i]->length);
                 if (w[i]->length)
                         ck_assert_mem_eq(g[i]->data, w[i]->data, (size_t)w[i]->length);
@@ -234,10 +239,20 @@ END_TEST
 
 START_TEST(nothing_after_end)
 {
-        struct log_entry entries[] = { numbered(0, 1), numbered(9, 2), numbered(8, 3) };
+        struct log_entry entries[] = { numbered(0, 1), numbered(10, 2), numbered(9, 3) };
         entries[2].position = 20;
         feed_entries(entries, 3);
         expect_refused_after(2, "after the END record");
+}
+END_TEST
+
+START_TEST(an_impossible_io_status)
+{
+        struct log_entry entries[] = { numbered(0, 1), numbered(7, 2) };
+        ck_assert_int_eq(entries[1].kind, LOG_IO_COMPLETION);
+        entries[1].io_status = 7;
+        feed_entries(entries, 2);
+        expect_refused_after(1, "IOCP status 7");
 }
 END_TEST
 
@@ -287,7 +302,7 @@ START_TEST(magic_and_version)
         log_bytes.buf[0] = 'F';
         log_bytes.buf[8] = 2;
         ck_assert_int_eq(log_reader__feed(&rd, log_bytes.buf, log_bytes.length), 0);
-        expect_refused_after(0, "log format version 2, this build reads 4");
+        expect_refused_after(0, "log format version 2, this build reads 5");
 }
 END_TEST
 
@@ -312,6 +327,7 @@ Suite *make_log_reader_suite(void)
         tcase_add_test(order, boot_only_at_the_start);
         tcase_add_test(order, nothing_after_end);
         tcase_add_test(order, positions_never_decrease);
+        tcase_add_test(order, an_impossible_io_status);
         tcase_add_test(order, a_checkpoint_names_where_its_epoch_began);
         tcase_add_test(order, impossible_fields);
         tcase_add_test(order, a_record_over_the_limit);

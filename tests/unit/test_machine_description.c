@@ -86,6 +86,30 @@ START_TEST(another_device_format_is_refused)
 }
 END_TEST
 
+/* A disk is part of the machine: a description with one does not fit a
+ * machine without, and the message says what to give it. */
+START_TEST(a_disk_on_one_side_only_is_refused_by_name)
+{
+        struct machine with_disk;
+        struct state_writer disk_description;
+        ck_assert_int_eq(machine__create(&with_disk, 4ull << 20, &env.env, -1, "t", err, sizeof(err)), 0);
+        ck_assert_int_eq(machine__add_logged_disk(&with_disk, 2048, false, err, sizeof(err)), 0);
+        state_writer__init(&disk_description);
+        ck_assert_int_eq(machine_description__encode(&with_disk, &cpu, &disk_description), 0);
+        ck_assert_int_eq(machine_description__check(&m, disk_description.buf, disk_description.length,
+                                                    &loaded, err, sizeof(err)), EXIT_REFUSED);
+        ck_assert_msg(strstr(err, "has a virtio-blk disk and this one has none (give it the same disk with --disk)"),
+                      "%s", err);
+        ck_assert_int_eq(machine_description__check(&with_disk, w.buf, w.length, &loaded, err, sizeof(err)),
+                         EXIT_REFUSED);
+        ck_assert_msg(strstr(err, "this machine has a disk (--disk) and the saved one has none"), "%s", err);
+        ck_assert_int_eq(machine_description__check(&with_disk, disk_description.buf, disk_description.length,
+                                                    &loaded, err, sizeof(err)), 0);
+        state_writer__release(&disk_description);
+        machine__destroy(&with_disk);
+}
+END_TEST
+
 START_TEST(damage_is_refused_as_damage)
 {
         for (size_t n = 0; n < w.length; n++)
@@ -109,6 +133,7 @@ Suite *make_machine_description_suite(void)
         tcase_add_test(tc, another_version_is_refused);
         tcase_add_test(tc, another_device_format_is_refused);
         tcase_add_test(tc, damage_is_refused_as_damage);
+        tcase_add_test(tc, a_disk_on_one_side_only_is_refused_by_name);
         suite_add_tcase(s, tc);
         return s;
 }

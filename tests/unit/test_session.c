@@ -449,6 +449,55 @@ START_TEST(a_kick_that_changes_nothing_keeps_the_interrupt_window)
 }
 END_TEST
 
+/* The opposite case: an interrupt injected with a second one behind it in
+ * the PIC, and no window asked for the second until the next shared
+ * point. A kick (a disk's completion kicks at any time) must not ask for
+ * one either: the window's exit would be one the replay never makes. */
+START_TEST(a_kick_asks_for_no_window_the_last_answer_did_not)
+{
+        static const uint8_t image[] = "x";
+        fake_environment__init(&host);
+        host.monotonic_ns = 1000000000;
+        struct machine *m = new_machine();
+        struct memory_sink sink;
+        memory_sink__init(&sink, 1 << 20);
+        struct log_writer writer = { 0 };
+        struct output_commit output;
+        ck_assert_int_eq(output_commit__start(&output, printed, rec, 0), 0);
+        ck_assert_int_eq(log_writer__start(&writer, &sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
+        struct recorder r;
+        struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
+        struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
+        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
+                                        &boot), 0);
+        struct session_answer a;
+        session__at_deterministic_exit(&r.base, false, &a);
+        for (unsigned step = 0; step < 13; step++) { /* PIC and PIT set up */
+                m->position++;
+                guest_step(m, step, UINT32_MAX);
+                session__at_deterministic_exit(&r.base, false, &a);
+        }
+        m->position++;
+        out(m, 0x21, 0xfc, 1);                  /* IRQ 1 unmasked too */
+        pic8259__set_irq(&m->pic, 1, true);     /* a device's request... */
+        host.monotonic_ns += 3000000;           /* ...and the PIT's, which wins */
+        session__at_deterministic_exit(&r.base, false, &a);
+        ck_assert_int_eq(a.inject_vector, 0x20);
+        ck_assert(!a.request_window);
+        ck_assert(pic8259__interrupt_pending(&m->pic)); /* IRQ 1 waits behind it */
+        host.monotonic_ns += 100000;            /* a kick, well before the stall */
+        session__at_kick(&r.base, &a);
+        ck_assert(!a.stop);
+        ck_assert_int_eq(a.inject_vector, -1);
+        ck_assert_msg(!a.request_window, "the kick asked for a window the last answer did not");
+        ck_assert_int_eq(log_writer__close(&writer), 0);
+        output_commit__close(&output, true);
+        recorder__release(&r);
+        memory_sink__release(&sink);
+        free_machine(m);
+}
+END_TEST
+
 Suite *make_session_suite(void)
 {
         Suite *s = suite_create("session");
@@ -462,6 +511,7 @@ Suite *make_session_suite(void)
         tcase_add_test(tc, a_corrupt_record_stops_the_replay_as_corruption);
         tcase_add_test(tc, a_changed_byte_of_memory_is_caught);
         tcase_add_test(tc, a_kick_that_changes_nothing_keeps_the_interrupt_window);
+        tcase_add_test(tc, a_kick_asks_for_no_window_the_last_answer_did_not);
         suite_add_tcase(s, tc);
         return s;
 }
