@@ -21,7 +21,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record man install uninstall verify-units clean
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record harness man install uninstall verify-units clean
 all: $(BUILD)/ftvmm guests
 
 $(BUILD)/obj/%.o: %.c
@@ -178,6 +178,13 @@ drill-record: deps all
 
 demo: deps all
 	scripts/demo
+
+# Two host VMs on a private network, the primary in one and the backup in
+# the other: the primary's whole host killed, then the link between them
+# cut (scripts/nested/pair). About two minutes here (README), so not in make check.
+harness: deps all
+	scripts/nested/pair --kill host --runs $${HARNESS_RUNS:-1} $${HARNESS_SEED:+--seed $$HARNESS_SEED}
+	scripts/nested/pair --kill link --runs $${HARNESS_RUNS:-1} $${HARNESS_SEED:+--seed $$HARNESS_SEED}
 
 # Installation: `make install PREFIX=/usr DESTDIR=/tmp/x`.
 PREFIX     ?= /usr/local
