@@ -60,6 +60,32 @@ uint64_t pair_link__silence_ms(struct pair_link *l)
         return silence_ns(l) / 1000000;
 }
 
+/* 1 if the beat went out, 0 if it was skipped (no room), or -errno. A
+ * beat that went out in part is finished within the failure timeout, or
+ * the stream is broken and the peer lost. */
+static int send_beat_locked(struct pair_link *l, const uint8_t *bytes, size_t n)
+{
+        ssize_t sent;
+        do
+                sent = send(l->fd, bytes, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (sent < 0 && errno == EINTR);
+        if (sent < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+        uint64_t deadline = now_ns() + l->failure_timeout_ns;
+        for (size_t done = (size_t)sent; done < n;) {
+                uint64_t now = now_ns();
+                struct pollfd p = { .fd = l->fd, .events = POLLOUT };
+                if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000) + 1) == 0)
+                        return -ETIMEDOUT;
+                sent = send(l->fd, bytes + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (sent < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+                        return -errno;
+                if (sent > 0)
+                        done += (size_t)sent;
+        }
+        return 1;
+}
+
 int pair_link__send(struct pair_link *l, const uint8_t *bytes, size_t n)
 {
         if (pair_link__is_lost(l))
@@ -73,6 +99,28 @@ int pair_link__send(struct pair_link *l, const uint8_t *bytes, size_t n)
         }
         __atomic_store_n(&l->last_sent_ns, now_ns(), __ATOMIC_RELAXED);
         __atomic_add_fetch(&l->bytes_sent, n, __ATOMIC_RELAXED);
+        return 0;
+}
+
+/* Heartbeats are the peer's only sign of life when nothing else flows;
+ * while a send is in progress or the socket is full, the peer has bytes of
+ * ours to read anyway. */
+int pair_link__send_beat(struct pair_link *l, const uint8_t *bytes, size_t n)
+{
+        if (pair_link__is_lost(l))
+                return -EPIPE;
+        if (pthread_mutex_trylock(&l->send_lock))
+                return 0;
+        int rc = send_beat_locked(l, bytes, n);
+        pthread_mutex_unlock(&l->send_lock);
+        if (rc < 0) {
+                pair_link__fail(l, "sending to the peer: %s", strerror(-rc));
+                return -EPIPE;
+        }
+        if (rc > 0) {
+                __atomic_store_n(&l->last_sent_ns, now_ns(), __ATOMIC_RELAXED);
+                __atomic_add_fetch(&l->bytes_sent, n, __ATOMIC_RELAXED);
+        }
         return 0;
 }
 

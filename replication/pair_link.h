@@ -57,6 +57,10 @@ int pair_link__start(struct pair_link *l, int fd, uint64_t heartbeat_ns,
 void pair_link__arm(struct pair_link *l);
 /* Sends whole records. Returns 0, or -EPIPE once the peer is lost. */
 int pair_link__send(struct pair_link *l, const uint8_t *bytes, size_t n);
+/* For the tick callback: sends one small record unless another send holds
+ * the connection or the socket has no room, and then skips it. The
+ * heartbeat thread also watches for silence, so it must never block. */
+int pair_link__send_beat(struct pair_link *l, const uint8_t *bytes, size_t n);
 /* Declares the peer lost (if it was not already) for the reason given. */
 void pair_link__fail(struct pair_link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool pair_link__is_lost(struct pair_link *l);

@@ -19,17 +19,24 @@
 #define HELLO_TIMEOUT_MS 5000
 #define MAX_RECORD_BYTES (3ull << 30)
 
-static void send_message(struct backup *b, const struct pair_message *m)
+/* As a beat (from the tick: pair_link.h) the message is skipped rather
+ * than waited for; the next tick sends it again. */
+static void send_message(struct backup *b, const struct pair_message *m, bool as_beat)
 {
         struct state_writer w;
         state_writer__init(&w);
-        if (pair_wire__encode(m, &w) == 0)
-                pair_link__send(&b->link, w.buf, w.length);
+        if (pair_wire__encode(m, &w) == 0) {
+                if (as_beat)
+                        pair_link__send_beat(&b->link, w.buf, w.length);
+                else
+                        pair_link__send(&b->link, w.buf, w.length);
+        }
         state_writer__release(&w);
 }
 
 /* What has arrived, and where the guest is: the primary releases output
- * on the first, and bounds its lead on the second. */
+ * on the first, and bounds its lead on the second. Every tick sends it
+ * (even_if_unchanged) as the backup's heartbeat. */
 static void acknowledge(struct backup *b, bool even_if_unchanged)
 {
         pthread_mutex_lock(&b->lock);
@@ -40,7 +47,8 @@ static void acknowledge(struct backup *b, bool even_if_unchanged)
         uint64_t position = __atomic_load_n(&b->executed_position, __ATOMIC_RELAXED);
         if (send)
                 send_message(b, &(struct pair_message){ .kind = PAIR_ACK, .seq = seq,
-                                                       .position = position });
+                                                       .position = position },
+                             even_if_unchanged);
 }
 
 /* A log record is acknowledged only once the reader has checked it, so the

@@ -144,12 +144,18 @@ static bool may_release(void *context)
         return true;
 }
 
+/* A beat goes out only if it need not wait: it is sent from the thread
+ * that watches for silence (pair_link.h). */
 static void send_message(struct primary *p, const struct pair_message *m)
 {
         struct state_writer w;
         state_writer__init(&w);
-        if (pair_wire__encode(m, &w) == 0)
-                pair_link__send(&p->link, w.buf, w.length);
+        if (pair_wire__encode(m, &w) == 0) {
+                if (m->kind == PAIR_BEAT)
+                        pair_link__send_beat(&p->link, w.buf, w.length);
+                else
+                        pair_link__send(&p->link, w.buf, w.length);
+        }
         state_writer__release(&w);
 }
 

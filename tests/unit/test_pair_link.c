@@ -50,6 +50,16 @@ static void on_lost(void *context, const char *why)
         pthread_mutex_unlock(&seen.lock);
 }
 
+/* The sessions' heartbeat: a small record every heartbeat period, sent
+ * from the heartbeat thread, as the primary's beat and the backup's
+ * acknowledgement are. */
+static void on_tick(void *context)
+{
+        (void)context;
+        static const uint8_t beat[24] = { 0 };
+        pair_link__send_beat(&pl, beat, sizeof(beat));
+}
+
 static void start(bool armed, uint64_t failure_timeout_ms)
 {
         /* The test writes as the peer; once the link has shut the socket,
@@ -58,7 +68,8 @@ static void start(bool armed, uint64_t failure_timeout_ms)
         memset(&seen, 0, sizeof(seen));
         pthread_mutex_init(&seen.lock, NULL);
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-        struct pair_link_callbacks cb = { .record = on_record, .drained = on_drained, .lost = on_lost };
+        struct pair_link_callbacks cb = { .record = on_record, .drained = on_drained, .lost = on_lost,
+                                          .tick = on_tick };
         ck_assert_int_eq(pair_link__start(&pl, fds[0], 10000000, failure_timeout_ms * 1000000, 4096,
                                           armed, &cb), 0);
 }
@@ -153,6 +164,31 @@ START_TEST(silence_loses_the_peer_only_when_armed)
 }
 END_TEST
 
+static void *send_until_lost(void *arg)
+{
+        (void)arg;
+        static uint8_t chunk[65536];
+        while (pair_link__send(&pl, chunk, sizeof(chunk)) == 0)
+                ;
+        return NULL;
+}
+
+/* A peer that neither reads nor writes (a cut link): the socket's buffer
+ * fills and a send blocks. The heartbeat thread, which is also the one
+ * that notices silence, must not block behind it (it once did, waiting for
+ * the send lock to send its beat, and the peer was never declared lost). */
+START_TEST(silence_is_noticed_while_a_send_is_blocked)
+{
+        start(true, 300);
+        pthread_t sender;
+        ck_assert_int_eq(pthread_create(&sender, NULL, send_until_lost, NULL), 0);
+        ck_assert(wait_until(&seen.lost, 1));
+        ck_assert_msg(strstr(seen.why, "nothing from the peer for"), "%s", seen.why);
+        pthread_join(sender, NULL); /* the link's shutdown ends the blocked send */
+        stop();
+}
+END_TEST
+
 Suite *make_pair_link_suite(void)
 {
         Suite *s = suite_create("pair_link");
@@ -162,6 +198,7 @@ Suite *make_pair_link_suite(void)
         tcase_add_test(tc, a_damaged_record_loses_the_peer_and_nothing_after_it_arrives);
         tcase_add_test(tc, a_closed_connection_loses_the_peer_once);
         tcase_add_test(tc, silence_loses_the_peer_only_when_armed);
+        tcase_add_test(tc, silence_is_noticed_while_a_send_is_blocked);
         suite_add_tcase(s, tc);
         return s;
 }
