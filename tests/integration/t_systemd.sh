@@ -66,6 +66,19 @@ sd_evidence() { # a|b UNIT PATTERN: the unit's journal lines that match, indente
         sd_journal "$1" "$2" | { grep -E "$3" || true; } | sed -E "s/ \[t=[0-9.]+\]//; s/^/    $1: /"
 }
 
+# sd_stacks a|b UNIT: where each thread of the unit's main process waits
+# (state, kernel wait channel, gdb's backtrace), for a replica that hangs.
+sd_stacks() {
+        local pid
+        pid=$(sd_show "$1" "$2" MainPID)
+        [[ -n $pid && $pid != 0 ]] || return 0
+        # shellcheck disable=SC2016
+        { sd_in "$1" sh -c 'for t in /proc/$1/task/*; do echo "thread ${t##*/} $(cat $t/comm) $(cut -d" " -f3 $t/stat) $(cat $t/wchan)"; done' sh "$pid" |
+                sed "s/^/    $1: /"; } || true
+        { sd_in "$1" timeout 60 gdb -q -batch -p "$pid" -ex "thread apply all bt" 2>&1 |
+                grep -E "^Thread|^#" | sed "s/^/    $1: /" | head -n 80; } || true
+}
+
 sd_stop() {
         local m p
         for m in "${!sd_nspawn[@]}"; do
@@ -252,6 +265,10 @@ if [[ $sd_ready -eq 1 ]]; then
         sd_wait 60 "the guest printed seq=45 on the primary" sd_console_has a "seq=45"
         sd_in a systemctl kill --kill-whom=main --signal=SIGKILL "$P" || note "systemctl kill $P failed"
         sd_wait 60 "$B finished" sd_state_is b "$B" inactive
+        if [[ $(sd_show b "$B" ActiveState) == active ]]; then
+                sd_journal b "$B" | tail -n 15 | sed "s/^/    b: /" || true
+                sd_stacks b "$B"
+        fi
         [[ $(sd_show b "$B" Result) == success && $(sd_show b "$B" ExecMainStatus) == 0 ]] ||
                 note "$B: result $(sd_show b "$B" Result), status $(sd_show b "$B" ExecMainStatus)"
         sd_journal_has b "$B" "promoted: primary of generation 3" || note "the backup did not take generation 3"
