@@ -56,6 +56,10 @@ end_case() {
         else
                 failed=$((failed + 1))
                 failures+=("$case_name")
+                # Kept at once: if the VM freezes later in this file, the
+                # file runs again, and this failure must still count.
+                [[ -z ${PROGRESS:-} || -z ${progress_name:-} ]] ||
+                        echo "$case_name" >>"$PROGRESS/$progress_name.failed"
                 echo "FAIL $case_name"
                 sed 's/^/    stdout: /' "$WORK/out" | head -n 20
                 sed 's/^/    stderr: /' "$WORK/err" | head -n 20
@@ -80,6 +84,22 @@ resume_tally() { # FILE
         read -r p f <"$1"
         passed=$((passed + p)) failed=$((failed + f))
         while IFS= read -r name; do failures+=("$name"); done < <(tail -n +2 "$1")
+}
+
+# Failures of attempts that a frozen VM cut short, not already counted.
+count_failures_of_frozen_attempts() {
+        local f name known seen
+        for f in "${PROGRESS:-/nonexistent}"/*.failed; do
+                [[ -f $f ]] || continue
+                while IFS= read -r name; do
+                        seen=0
+                        for known in "${failures[@]}"; do [[ $known == "$name" ]] && seen=1; done
+                        ((seen)) && continue
+                        failures+=("$name")
+                        failed=$((failed + 1))
+                        echo "FAIL $name (in an attempt the frozen VM cut short)"
+                done <"$f"
+        done
 }
 
 summary() {
