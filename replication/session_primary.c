@@ -423,6 +423,17 @@ static bool stopping(struct primary *p, struct session_answer *a)
         return stop;
 }
 
+/* A fenced primary's log sink refuses every write, so the recorder may see
+ * a failed log before this replica's own check sees the fence: the fence
+ * is the reason, and its status (75) the one to exit with. */
+static void fence_outranks_log_failure(struct primary *p, struct session_answer *a)
+{
+        if (!a->stop || a->outcome != RUN_LOG_FAILED || state_of(p) != PRIMARY_FENCED)
+                return;
+        a->stop = false;
+        stopping(p, a);
+}
+
 static void primary_at_deterministic_exit(struct session *s, bool halted, struct session_answer *a)
 {
         struct primary *p = of_session(s);
@@ -437,6 +448,7 @@ static void primary_at_deterministic_exit(struct session *s, bool halted, struct
                 p->end_seq = p->rec.seq;
                 pthread_mutex_unlock(&p->lock);
         }
+        fence_outranks_log_failure(p, a);
         stopping(p, a);
 }
 
@@ -456,6 +468,7 @@ static void primary_at_kick(struct session *s, struct session_answer *a)
         } else {
                 recorder__at_kick(s, a);
         }
+        fence_outranks_log_failure(p, a);
         stopping(p, a);
 }
 
