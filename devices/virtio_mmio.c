@@ -3,41 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_VENDOR_ID 0x00c
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_INTERRUPT_STATUS 0x060
-#define REG_INTERRUPT_ACK 0x064
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_SHM_LEN_LOW 0x0b0
-#define REG_SHM_LEN_HIGH 0x0b4
-#define REG_SHM_BASE_LOW 0x0b8
-#define REG_SHM_BASE_HIGH 0x0bc
-#define REG_CONFIG_GENERATION 0x0fc
 
 #define MAGIC 0x74726976       /* "virt" */
 #define VENDOR_ID 0x4d565446   /* "FTVM" */
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
 #define DESC_SIZE 16
 #define DRIVER_STATUS_BITS (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
@@ -180,13 +149,13 @@ static void write_queue_register(struct virtio_mmio *t, uint64_t offset, uint32_
         if (!q || q->ready)
                 return; /* the spec forbids changing a live queue */
         switch (offset) {
-        case REG_QUEUE_NUM: q->num = (uint16_t)(v > 0xffff ? 0 : v); break;
-        case REG_QUEUE_DESC_LOW: case REG_QUEUE_DESC_HIGH:
-                set_half(&q->desc, offset == REG_QUEUE_DESC_HIGH, v); break;
-        case REG_QUEUE_DRIVER_LOW: case REG_QUEUE_DRIVER_HIGH:
-                set_half(&q->avail, offset == REG_QUEUE_DRIVER_HIGH, v); break;
-        case REG_QUEUE_DEVICE_LOW: case REG_QUEUE_DEVICE_HIGH:
-                set_half(&q->used, offset == REG_QUEUE_DEVICE_HIGH, v); break;
+        case VIRTIO_MMIO_QUEUE_NUM: q->num = (uint16_t)(v > 0xffff ? 0 : v); break;
+        case VIRTIO_MMIO_QUEUE_DESC_LOW: case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+                set_half(&q->desc, offset == VIRTIO_MMIO_QUEUE_DESC_HIGH, v); break;
+        case VIRTIO_MMIO_QUEUE_DRIVER_LOW: case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+                set_half(&q->avail, offset == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, v); break;
+        case VIRTIO_MMIO_QUEUE_DEVICE_LOW: case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+                set_half(&q->used, offset == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, v); break;
         }
 }
 
@@ -199,22 +168,22 @@ static void write_notify(struct virtio_mmio *t, uint32_t queue)
 static void write_register(struct virtio_mmio *t, uint64_t offset, uint32_t v)
 {
         switch (offset) {
-        case REG_DEVICE_FEATURES_SEL: t->device_features_sel = v; break;
-        case REG_DRIVER_FEATURES: write_features(t, v); break;
-        case REG_DRIVER_FEATURES_SEL: t->driver_features_sel = v; break;
-        case REG_QUEUE_SEL: t->queue_sel = v; break;
-        case REG_QUEUE_READY: {
+        case VIRTIO_MMIO_DEVICE_FEATURES_SEL: t->device_features_sel = v; break;
+        case VIRTIO_MMIO_DRIVER_FEATURES: write_features(t, v); break;
+        case VIRTIO_MMIO_DRIVER_FEATURES_SEL: t->driver_features_sel = v; break;
+        case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = v; break;
+        case VIRTIO_MMIO_QUEUE_READY: {
                 struct virtqueue *q = selected_queue(t);
                 if (q)
                         write_queue_ready(t, q, v);
                 break;
         }
-        case REG_QUEUE_NOTIFY: write_notify(t, v); break;
-        case REG_INTERRUPT_ACK:
+        case VIRTIO_MMIO_QUEUE_NOTIFY: write_notify(t, v); break;
+        case VIRTIO_MMIO_INTERRUPT_ACK:
                 t->interrupt_status &= ~v;
                 virtio_mmio__update_irq(t);
                 break;
-        case REG_STATUS: write_status(t, v); break;
+        case VIRTIO_MMIO_STATUS: write_status(t, v); break;
         default: write_queue_register(t, offset, v); break;
         }
 }
@@ -225,15 +194,15 @@ static uint32_t read_queue_register(struct virtio_mmio *t, uint64_t offset)
         if (!q)
                 return 0;
         switch (offset) {
-        case REG_QUEUE_NUM_MAX: return VIRTQ_NUM_MAX;
-        case REG_QUEUE_NUM: return q->num;
-        case REG_QUEUE_READY: return q->ready;
-        case REG_QUEUE_DESC_LOW: return (uint32_t)q->desc;
-        case REG_QUEUE_DESC_HIGH: return (uint32_t)(q->desc >> 32);
-        case REG_QUEUE_DRIVER_LOW: return (uint32_t)q->avail;
-        case REG_QUEUE_DRIVER_HIGH: return (uint32_t)(q->avail >> 32);
-        case REG_QUEUE_DEVICE_LOW: return (uint32_t)q->used;
-        case REG_QUEUE_DEVICE_HIGH: return (uint32_t)(q->used >> 32);
+        case VIRTIO_MMIO_QUEUE_NUM_MAX: return VIRTQ_NUM_MAX;
+        case VIRTIO_MMIO_QUEUE_NUM: return q->num;
+        case VIRTIO_MMIO_QUEUE_READY: return q->ready;
+        case VIRTIO_MMIO_QUEUE_DESC_LOW: return (uint32_t)q->desc;
+        case VIRTIO_MMIO_QUEUE_DESC_HIGH: return (uint32_t)(q->desc >> 32);
+        case VIRTIO_MMIO_QUEUE_DRIVER_LOW: return (uint32_t)q->avail;
+        case VIRTIO_MMIO_QUEUE_DRIVER_HIGH: return (uint32_t)(q->avail >> 32);
+        case VIRTIO_MMIO_QUEUE_DEVICE_LOW: return (uint32_t)q->used;
+        case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: return (uint32_t)(q->used >> 32);
         }
         return 0;
 }
@@ -241,19 +210,19 @@ static uint32_t read_queue_register(struct virtio_mmio *t, uint64_t offset)
 static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
 {
         switch (offset) {
-        case REG_MAGIC: return MAGIC;
-        case REG_VERSION: return 2;
-        case REG_DEVICE_ID: return t->ops->device_id;
-        case REG_VENDOR_ID: return VENDOR_ID;
-        case REG_DEVICE_FEATURES:
+        case VIRTIO_MMIO_MAGIC: return MAGIC;
+        case VIRTIO_MMIO_VERSION: return 2;
+        case VIRTIO_MMIO_DEVICE_ID: return t->ops->device_id;
+        case VIRTIO_MMIO_VENDOR_ID: return VENDOR_ID;
+        case VIRTIO_MMIO_DEVICE_FEATURES:
                 return t->device_features_sel > 1 ? 0 :
                        (uint32_t)(t->device_features >> (32 * t->device_features_sel));
-        case REG_INTERRUPT_STATUS: return t->interrupt_status;
-        case REG_STATUS: return t->status;
-        case REG_CONFIG_GENERATION: return 0; /* the configuration never changes */
+        case VIRTIO_MMIO_INTERRUPT_STATUS: return t->interrupt_status;
+        case VIRTIO_MMIO_STATUS: return t->status;
+        case VIRTIO_MMIO_CONFIG_GENERATION: return 0; /* the configuration never changes */
         /* No shared memory regions: a length of all ones says so. */
-        case REG_SHM_LEN_LOW: case REG_SHM_LEN_HIGH:
-        case REG_SHM_BASE_LOW: case REG_SHM_BASE_HIGH: return 0xffffffff;
+        case VIRTIO_MMIO_SHM_LEN_LOW: case VIRTIO_MMIO_SHM_LEN_HIGH:
+        case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH: return 0xffffffff;
         }
         return read_queue_register(t, offset);
 }

@@ -15,21 +15,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../guest-images/include/virtio_mmio_layout.h"
 #include "../replication/state_record.h"
 #include "guest_memory.h"
 #include "irq.h"
 
 #define VIRTIO_MMIO_SIZE 0x200         /* what Linux's virtio_mmio.device= names */
-#define VIRTIO_MMIO_CONFIG 0x100
 #define VIRTIO_MMIO_MAX_QUEUES 2
 #define VIRTQ_NUM_MAX 128              /* QueueNumMax */
-
-#define VIRTIO_STATUS_ACKNOWLEDGE 0x01
-#define VIRTIO_STATUS_DRIVER 0x02
-#define VIRTIO_STATUS_DRIVER_OK 0x04
-#define VIRTIO_STATUS_FEATURES_OK 0x08
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
 
 #define VIRTIO_F_VERSION_1 (1ull << 32)
 

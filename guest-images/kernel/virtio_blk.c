@@ -12,36 +12,15 @@
  * that way (rule P7), and the reissue makes it happen for real. */
 #include "abi.h"
 #include "kernel.h"
+#include "virtio_mmio_layout.h"
 
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_INTERRUPT_ACK 0x064
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC 0x080
-#define REG_QUEUE_DRIVER 0x090
-#define REG_QUEUE_DEVICE 0x0a0
-#define REG_CONFIG 0x100
 
-#define STATUS_ACK_DRIVER 0x03
-#define STATUS_FEATURES_OK 0x08
-#define STATUS_DRIVER_OK 0x04
+#define STATUS_FOUND (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER)
 #define F_RO (1u << 5)
 #define F_FLUSH (1u << 9)
 #define F_VERSION_1_HIGH 1u    /* bit 32 */
 
 #define QSIZE 64               /* descriptors: 3 per slot */
-#define DESC_F_NEXT 1
-#define DESC_F_WRITE 2
 
 struct desc {
         uint64_t addr;
@@ -150,26 +129,26 @@ static void setup_chains(void)
 {
         for (unsigned s = 0; s < BLK_MAX_INFLIGHT; s++) {
                 descs[3 * s] = (struct desc){ (uint64_t)&headers[s], sizeof(headers[s]),
-                                              DESC_F_NEXT, (uint16_t)(3 * s + 1) };
-                descs[3 * s + 2] = (struct desc){ (uint64_t)&statuses[s], 1, DESC_F_WRITE, 0 };
+                                              VIRTQ_DESC_F_NEXT, (uint16_t)(3 * s + 1) };
+                descs[3 * s + 2] = (struct desc){ (uint64_t)&statuses[s], 1, VIRTQ_DESC_F_WRITE, 0 };
         }
 }
 
 static const char *negotiate(void)
 {
-        wr(REG_STATUS, 0);
-        wr(REG_STATUS, STATUS_ACK_DRIVER);
-        wr(REG_DEVICE_FEATURES_SEL, 1);
-        if (!(rd(REG_DEVICE_FEATURES) & F_VERSION_1_HIGH))
+        wr(VIRTIO_MMIO_STATUS, 0);
+        wr(VIRTIO_MMIO_STATUS, STATUS_FOUND);
+        wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+        if (!(rd(VIRTIO_MMIO_DEVICE_FEATURES) & F_VERSION_1_HIGH))
                 return "no VERSION_1";
-        wr(REG_DEVICE_FEATURES_SEL, 0);
-        uint32_t low = rd(REG_DEVICE_FEATURES) & (F_RO | F_FLUSH);
-        wr(REG_DRIVER_FEATURES_SEL, 0);
-        wr(REG_DRIVER_FEATURES, low);
-        wr(REG_DRIVER_FEATURES_SEL, 1);
-        wr(REG_DRIVER_FEATURES, F_VERSION_1_HIGH);
-        wr(REG_STATUS, STATUS_ACK_DRIVER | STATUS_FEATURES_OK);
-        if (!(rd(REG_STATUS) & STATUS_FEATURES_OK))
+        wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+        uint32_t low = rd(VIRTIO_MMIO_DEVICE_FEATURES) & (F_RO | F_FLUSH);
+        wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+        wr(VIRTIO_MMIO_DRIVER_FEATURES, low);
+        wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+        wr(VIRTIO_MMIO_DRIVER_FEATURES, F_VERSION_1_HIGH);
+        wr(VIRTIO_MMIO_STATUS, STATUS_FOUND | VIRTIO_STATUS_FEATURES_OK);
+        if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
                 return "features refused";
         info_flags = (low & F_RO ? BLK_INFO_READONLY : 0) | (low & F_FLUSH ? BLK_INFO_FLUSH : 0);
         return NULL;
@@ -177,28 +156,28 @@ static const char *negotiate(void)
 
 static const char *setup_queue(void)
 {
-        wr(REG_QUEUE_SEL, 0);
-        if (rd(REG_QUEUE_NUM_MAX) < QSIZE)
+        wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+        if (rd(VIRTIO_MMIO_QUEUE_NUM_MAX) < QSIZE)
                 return "queue too small";
-        wr(REG_QUEUE_NUM, QSIZE);
-        wr64(REG_QUEUE_DESC, (uint64_t)descs);
-        wr64(REG_QUEUE_DRIVER, (uint64_t)&avail);
-        wr64(REG_QUEUE_DEVICE, (uint64_t)&used);
-        wr(REG_QUEUE_READY, 1);
-        wr(REG_STATUS, STATUS_ACK_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+        wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+        wr64(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint64_t)descs);
+        wr64(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint64_t)&avail);
+        wr64(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint64_t)&used);
+        wr(VIRTIO_MMIO_QUEUE_READY, 1);
+        wr(VIRTIO_MMIO_STATUS, STATUS_FOUND | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
         return NULL;
 }
 
 static const char *start_device(void)
 {
-        if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 2)
+        if (rd(VIRTIO_MMIO_MAGIC) != 0x74726976 || rd(VIRTIO_MMIO_VERSION) != 2 || rd(VIRTIO_MMIO_DEVICE_ID) != 2)
                 return "not a virtio 1.x block device";
         const char *why = negotiate();
         if (!why)
                 why = setup_queue();
         if (why)
                 return why;
-        capacity = rd(REG_CONFIG) | (uint64_t)rd(REG_CONFIG + 4) << 32;
+        capacity = rd(VIRTIO_MMIO_CONFIG) | (uint64_t)rd(VIRTIO_MMIO_CONFIG + 4) << 32;
         return NULL;
 }
 
@@ -223,7 +202,7 @@ void virtio_blk_probe(void)
                 mmio = 0;
                 return;
         }
-        virtio_blk_ack = (volatile uint32_t *)(mmio + REG_INTERRUPT_ACK);
+        virtio_blk_ack = (volatile uint32_t *)(mmio + VIRTIO_MMIO_INTERRUPT_ACK);
         cpu_set_irq_gate(irq, irq < 8 ? irq_virtio_master : irq_virtio_slave);
         pic_unmask(irq);
 }
@@ -264,7 +243,7 @@ static void fill_slot(unsigned s, const struct blk_req *r)
         } else {
                 descs[3 * s].next = (uint16_t)(3 * s + 1);
                 descs[3 * s + 1] = (struct desc){ r->buf, r->op == BLK_OP_GET_ID ? 20 : r->bytes,
-                                                  (uint16_t)(DESC_F_NEXT | (r->op == BLK_OP_WRITE ? 0 : DESC_F_WRITE)),
+                                                  (uint16_t)(VIRTQ_DESC_F_NEXT | (r->op == BLK_OP_WRITE ? 0 : VIRTQ_DESC_F_WRITE)),
                                                   (uint16_t)(3 * s + 2) };
         }
         slots[s].tag = r->tag;
@@ -294,7 +273,7 @@ long virtio_blk_submit(const struct blk_req *reqs, long n)
                 fill_slot((unsigned)s, &reqs[queued]);
         }
         if (queued)
-                wr(REG_QUEUE_NOTIFY, 0);
+                wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
         return queued;
 }
 
@@ -324,7 +303,7 @@ static long harvest(struct blk_done *out, long max)
                 in_flight--;
         }
         if (requeued)
-                wr(REG_QUEUE_NOTIFY, 0);
+                wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
         return n;
 }
 
