@@ -72,11 +72,7 @@ sd_stacks() {
         local pid
         pid=$(sd_show "$1" "$2" MainPID)
         [[ -n $pid && $pid != 0 ]] || return 0
-        # shellcheck disable=SC2016
-        { sd_in "$1" sh -c 'for t in /proc/$1/task/*; do echo "thread ${t##*/} $(cat $t/comm) $(cut -d" " -f3 $t/stat) $(cat $t/wchan)"; done' sh "$pid" |
-                sed "s/^/    $1: /"; } || true
-        { sd_in "$1" timeout 60 gdb -q -batch -p "$pid" -ex "thread apply all bt" 2>&1 |
-                grep -E "^Thread|^#" | sed "s/^/    $1: /" | head -n 80; } || true
+        { sd_in "$1" bash -s "$pid" <scripts/thread-dump | sed "s/^/    $1: /" | head -n 90; } || true
 }
 
 sd_stop() {
