@@ -118,9 +118,3 @@ bool log_queue__take(struct log_queue *q, struct log_entry *e, void **blob)
         q->count--;
         return true;
 }
-
-void log_queue__drop_all_but_last(struct log_queue *q)
-{
-        while (q->count > 1)
-                drop_front(q);
-}

@@ -28,7 +28,5 @@ void log_queue__pop(struct log_queue *q);
 /* Removes the first entry, handing its bytes to the caller (*blob, to
  * free when done with *e). False if the queue is empty. */
 bool log_queue__take(struct log_queue *q, struct log_entry *e, void **blob);
-/* Drops every entry but the last. */
-void log_queue__drop_all_but_last(struct log_queue *q);
 
 #endif

@@ -203,6 +203,20 @@ static bool timer_ends_epoch_here(const struct replayer *p)
                e->position == position(p);
 }
 
+/* The epoch's records before its checkpoint are not executed, but the
+ * guest the checkpoint holds has seen their clock values: a replica going
+ * live after it must continue from the last of them, not from before. */
+static void skip_to_checkpoint(struct replayer *p)
+{
+        for (const struct log_entry *e; (e = log_queue__front(&p->epoch)) != log_queue__back(&p->epoch);
+             log_queue__pop(&p->epoch)) {
+                if (e->kind == LOG_TIME)
+                        p->last_time = e->value;
+                else if (e->kind == LOG_WALL)
+                        p->last_wall = (int64_t)e->value;
+        }
+}
+
 /* The recorder's state at the epoch's end replaces executing the epoch;
  * an interrupt decided for the state before it is moot (the checkpoint
  * holds its effect). */
@@ -216,7 +230,7 @@ static void apply_checkpoint(struct replayer *p, struct session_answer *a)
                      (unsigned long long)position(p));
                 return;
         }
-        log_queue__drop_all_but_last(&p->epoch);
+        skip_to_checkpoint(p);
         char err[256];
         if (p->base.control->apply(m, e->state.data, (size_t)e->state.length, err, sizeof(err))) {
                 stop(p, RUN_DIVERGED, "epoch %llu (a checkpoint epoch ending at position %llu): %s",
@@ -224,6 +238,8 @@ static void apply_checkpoint(struct replayer *p, struct session_answer *a)
                 return;
         }
         m->position = e->position;
+        if (m->clock_ns > p->last_time)
+                p->last_time = m->clock_ns;
         machine__console_output(m, e->output.data, (size_t)e->output.length);
         check_memory(p, e->memory_hash, "after a checkpoint");
         p->base.counters.checkpoints++;
@@ -355,6 +371,12 @@ int replayer__init(struct replayer *p, struct machine *m, const struct machine_c
                                        .wait_until = replayed_wait_until };
         p->source = source;
         p->records = 1; /* the first record, which built the machine */
+        /* What the machine's clock read when its state was taken: a
+         * replica going live before the log gives a clock value continues
+         * from here (from zero, its guest would wait for the timer
+         * deadlines of the state for as long as the recorder's host had
+         * been up). */
+        p->last_time = m->clock_ns;
         p->flip_at_position = UINT64_MAX;
         log_queue__init(&p->epoch);
         session__init(&p->base, &replay_ops, m, control, &p->env);

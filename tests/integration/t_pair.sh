@@ -241,3 +241,34 @@ for fault in "garbage|corrupt record" "corrupt|corrupt" "reorder|sequence number
         show_events
         end_case
 done
+
+# A backup joins a primary that has run alone for a while, and the stream
+# stops right after the machine state: the backup goes live holding no
+# clock value from the log, and guest time must continue from the machine
+# state's clock (from zero, the guest would wait for the primary's next
+# timer deadline: about the host's uptime).
+begin_case "the stream stops right after a backup joined mid-run: it goes live from the machine state alone"
+start_primary --no-wait
+wait_for "$WORK/p.out" "seq=3"
+via_port=$((pair_port + 5000))
+"$BUILD/channel-mangler" "$via_port" "$pair_port" hold 1 2>"$WORK/mangler.err" &
+mangler=$!
+sleep 0.2
+start_backup
+via_port=
+wait_exit "$backup"; b_status=$exit_status
+wait_exit "$primary"; p_status=$exit_status
+kill "$mangler" 2>/dev/null || true
+wait "$mangler" 2>/dev/null || true
+grep -q "channel-mangler: hold" "$WORK/mangler.err" || note "the stream was never held"
+[[ $p_status -eq 75 && $b_status -eq 0 ]] ||
+        note "exit statuses: primary $p_status, backup $b_status (75 and 0 expected)"
+grep -q "promoted: primary of generation 2" "$WORK/b.err" || note "the backup was not promoted"
+# The guest prints every 40 ms; a few seconds allow for an emulated host.
+first_ms=$(sed -nE 's/.*first output as primary of generation 2, ([0-9]+)(\.[0-9]+)? ms after going live.*/\1/p' "$WORK/b.err")
+[[ -n $first_ms && $first_ms -lt 5000 ]] ||
+        note "the promoted backup's first output came ${first_ms:-never} ms after going live (under 5000 expected)"
+expect_transcript
+show_events
+grep -h "first output" "$WORK/b.err" | sed -E 's/ \[t=[0-9.]+\]//; s/^/    /' || true
+end_case

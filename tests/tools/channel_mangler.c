@@ -8,9 +8,14 @@
  *   reorder   sends the next two records in swapped order
  *   duplicate sends the next record twice
  *   truncate  sends half of the next record and closes both connections
- * and forwards faithfully again (except after truncate). The test checks
- * that the backup drops the connection with a clear error, applies nothing
- * damaged, and that exactly one replica goes on. */
+ *   hold      sends the next log record (the machine state, after a
+ *             greeting) and then nothing more from the primary; the
+ *             primary's connection stays open, unanswered once the backup
+ *             has gone, until the primary closes it
+ * and forwards faithfully again (except after truncate and hold). The test
+ * checks that the backup drops the connection with a clear error, applies
+ * nothing damaged, and that exactly one replica goes on; hold makes a
+ * backup go live holding nothing but the machine state it joined with. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -84,6 +89,7 @@ struct downstream {
         size_t length, capacity;
         size_t forwarded;
         bool done;
+        bool holding; /* hold: nothing more goes to the backup */
 };
 
 /* Forwards whole records from the primary; damages the stream once. */
@@ -91,8 +97,14 @@ static void forward_records(struct downstream *d, int to, const char *mode, size
 {
         size_t first;
         while ((first = record_length(d->buf, d->length))) {
+                if (d->holding) {
+                        memmove(d->buf, d->buf + first, d->length - first);
+                        d->length -= first;
+                        continue;
+                }
                 size_t second = record_length(d->buf + first, d->length - first);
-                bool needs_log = strcmp(mode, "reorder") == 0 || strcmp(mode, "duplicate") == 0;
+                bool needs_log = strcmp(mode, "reorder") == 0 || strcmp(mode, "duplicate") == 0 ||
+                                 strcmp(mode, "hold") == 0;
                 bool eligible = !needs_log || (is_log_record(d->buf) &&
                                                (strcmp(mode, "reorder") != 0 ||
                                                 (second && is_log_record(d->buf + first))));
@@ -108,6 +120,8 @@ static void forward_records(struct downstream *d, int to, const char *mode, size
                                 d->buf[first / 2] ^= 0x10;
                         } else if (strcmp(mode, "duplicate") == 0) {
                                 send_all(to, d->buf, first);
+                        } else if (strcmp(mode, "hold") == 0) {
+                                d->holding = true; /* after this record */
                         } else if (strcmp(mode, "truncate") == 0) {
                                 send_all(to, d->buf, first / 2);
                                 exit(0);
@@ -127,6 +141,15 @@ static void forward_records(struct downstream *d, int to, const char *mode, size
         }
 }
 
+/* The primary must find the backup silent, not gone: its connection is
+ * read and never answered. */
+static void drain_until_closed(int fd)
+{
+        uint8_t sink[65536];
+        while (recv(fd, sink, sizeof(sink), 0) > 0)
+                ;
+}
+
 static void relay(int backup, int primary, const char *mode, size_t after)
 {
         struct downstream d = { .capacity = 1 << 20 };
@@ -138,6 +161,10 @@ static void relay(int backup, int primary, const char *mode, size_t after)
                         return;
                 if (fds[1].revents) {
                         ssize_t n = recv(backup, up, sizeof(up), 0);
+                        if (n <= 0 && d.holding) {
+                                drain_until_closed(primary);
+                                return;
+                        }
                         if (n <= 0)
                                 return;
                         send_all(primary, up, (size_t)n);
@@ -157,7 +184,7 @@ static void relay(int backup, int primary, const char *mode, size_t after)
 int main(int argc, char **argv)
 {
         if (argc != 5) {
-                fprintf(stderr, "usage: channel-mangler LISTEN_PORT PRIMARY_PORT garbage|corrupt|reorder|duplicate|truncate AFTER\n");
+                fprintf(stderr, "usage: channel-mangler LISTEN_PORT PRIMARY_PORT garbage|corrupt|reorder|duplicate|truncate|hold AFTER\n");
                 return 64;
         }
         int listener = listen_on(atoi(argv[1]));

@@ -216,20 +216,39 @@ static void record(struct recorded *rec)
         free_machine(m);
 }
 
-/* The log in memory, read 100 bytes at a time. */
+/* The log in memory, read 100 bytes at a time; optionally ending (as a
+ * lost primary's stream does) right after its first checkpoint. */
 struct memory_source {
         struct replay_source source;
         struct log_reader reader;
         const uint8_t *bytes;
         size_t length, fed;
+        bool end_after_checkpoint, ended;
+        uint64_t last_time;          /* the last clock value handed out */
+        bool clock_read_in_epoch;    /* one since the last epoch's end */
 };
+
+static void note_record(struct memory_source *ms, const struct log_entry *e)
+{
+        if (e->kind == LOG_TIME) {
+                ms->last_time = e->value;
+                ms->clock_read_in_epoch = true;
+        } else if (e->kind == LOG_EPOCH_END) {
+                ms->clock_read_in_epoch = false;
+        } else if (e->kind == LOG_CHECKPOINT && ms->end_after_checkpoint) {
+                ms->ended = true;
+        }
+}
 
 static enum replay_source_state memory_next(struct replay_source *src, struct log_entry *e)
 {
         struct memory_source *ms = (struct memory_source *)src;
+        if (ms->ended)
+                return REPLAY_SOURCE_DONE;
         for (;;) {
                 switch (log_reader__next(&ms->reader, e)) {
                 case LOG_READ_RECORD:
+                        note_record(ms, e);
                         return REPLAY_SOURCE_OPEN;
                 case LOG_READ_CORRUPT:
                         return REPLAY_SOURCE_CORRUPT;
@@ -402,6 +421,69 @@ START_TEST(a_changed_byte_of_memory_is_caught)
 }
 END_TEST
 
+/* A replica that goes live (P6) continues guest time from the clock value
+ * it returns: this is the value the replayer offered. */
+static uint64_t clock_at_take_over;
+
+static struct environment *take_over_here(struct replayer *p, void *context)
+{
+        (void)context;
+        clock_at_take_over = p->last_time;
+        return &host.env;
+}
+
+/* The stream ends right after a checkpoint: the replica never executed
+ * the checkpoint's epoch, but the guest the checkpoint holds has read the
+ * clock values logged in it, and must not see time go back to before. */
+START_TEST(a_replica_live_after_a_checkpoint_continues_from_its_epochs_clock)
+{
+        fake_environment__init(&host);
+        struct machine *m = new_machine();
+        struct memory_source ms;
+        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
+        ms.end_after_checkpoint = true;
+        struct replayer p;
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
+        p.take_over = take_over_here;
+        clock_at_take_over = 0;
+        struct decisions d;
+        run_guest(&p.base, m, &d, UINT32_MAX, true);
+        ck_assert(ms.ended);
+        ck_assert_msg(ms.clock_read_in_epoch, "the checkpoint's epoch read no clock: this shows nothing");
+        ck_assert_uint_eq(p.base.counters.checkpoints, 1);
+        ck_assert_uint_eq(clock_at_take_over, ms.last_time);
+        replayer__release(&p);
+        log_reader__release(&ms.reader);
+        free_machine(m);
+}
+END_TEST
+
+/* A backup that joined from a machine state and lost its primary before
+ * any clock record continues from the state's clock, not from zero (its
+ * guest would wait for the state's timer deadlines as long as the
+ * primary's host had been up). */
+START_TEST(a_replica_live_before_any_clock_record_continues_from_the_machines_clock)
+{
+        fake_environment__init(&host);
+        struct machine *m = new_machine();
+        m->clock_ns = 86400000000000ull; /* a day of the primary host's uptime */
+        struct memory_source ms;
+        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
+        ms.ended = true;
+        struct replayer p;
+        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
+        p.take_over = take_over_here;
+        clock_at_take_over = 0;
+        struct session_answer a;
+        session__at_deterministic_exit(&p.base, false, &a);
+        ck_assert(p.live);
+        ck_assert_uint_eq(clock_at_take_over, 86400000000000ull);
+        replayer__release(&p);
+        log_reader__release(&ms.reader);
+        free_machine(m);
+}
+END_TEST
+
 /* A recorder on a fresh machine whose guest has set up its PIC and PIT,
  * for the tests of what a kick answers. */
 struct kicked_recorder {
@@ -510,6 +592,8 @@ Suite *make_session_suite(void)
         tcase_add_test(tc, a_log_cut_short_ends_where_its_records_end);
         tcase_add_test(tc, a_corrupt_record_stops_the_replay_as_corruption);
         tcase_add_test(tc, a_changed_byte_of_memory_is_caught);
+        tcase_add_test(tc, a_replica_live_after_a_checkpoint_continues_from_its_epochs_clock);
+        tcase_add_test(tc, a_replica_live_before_any_clock_record_continues_from_the_machines_clock);
         tcase_add_test(tc, a_kick_that_changes_nothing_keeps_the_interrupt_window);
         tcase_add_test(tc, a_kick_asks_for_no_window_the_last_answer_did_not);
         suite_add_tcase(s, tc);
