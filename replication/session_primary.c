@@ -618,7 +618,7 @@ int primary__wait_for_backup(struct primary *p, int timeout_ms)
         return joined ? 0 : -ETIMEDOUT;
 }
 
-void primary__finish(struct primary *p)
+bool primary__finish(struct primary *p)
 {
         /* The backup must hold the log's end (it ends its run there too)
          * before the last output leaves; a backup that is lost meanwhile
@@ -640,6 +640,7 @@ void primary__finish(struct primary *p)
         if (p->joining_fd >= 0)
                 close(p->joining_fd);
         recorder__release(&p->rec);
+        return fenced;
 }
 
 void primary__print_stats(struct primary *p, const char *who)

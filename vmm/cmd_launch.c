@@ -82,6 +82,18 @@ static int boot(struct replica *r, const struct run_options *opts, int console_f
         return status;
 }
 
+/* A replica fenced after its run ended (waiting for its backup to hold
+ * the guest's end) released nothing more, and another replica owns the
+ * guest: it must not report the guest's end as its own. */
+static int fence_outranks(struct primary *p, const char *who, bool fenced, int status)
+{
+        if (!fenced || status == EXIT_LOST_ARBITER)
+                return status;
+        fprintf(stderr, "ftvmm: %s: %s; the guest's last output was not released here\n", who,
+                p->stop_message);
+        return EXIT_LOST_ARBITER;
+}
+
 static int run_primary(struct replica *r, const struct run_options *opts, int console_fd)
 {
         char err[512];
@@ -103,10 +115,10 @@ static int run_primary(struct replica *r, const struct run_options *opts, int co
                 service_notify__ready("primary: running unprotected until a backup joins");
         }
         status = run_loop(r, &r->primary.rec.base, opts);
-        primary__finish(&r->primary);
+        bool fenced = primary__finish(&r->primary);
         if (opts->stats)
                 primary__print_stats(&r->primary, "primary");
-        return status;
+        return fence_outranks(&r->primary, "primary", fenced, status);
 }
 
 static int follow_primary(struct replica *r, const struct run_options *opts, int console_fd,
@@ -145,10 +157,12 @@ static int run_backup(struct replica *r, const struct run_options *opts, int con
                 return status;
         }
         status = run_loop(r, backup__session(&r->backup), opts);
-        if (opts->stats && r->backup.promoted_flag) {
-                primary__finish(&r->backup.promoted);
-                primary__print_stats(&r->backup.promoted, "promoted backup");
+        if (r->backup.promoted_flag) {
+                bool fenced = primary__finish(&r->backup.promoted);
+                if (opts->stats)
+                        primary__print_stats(&r->backup.promoted, "promoted backup");
                 r->backup.promoted_flag = false; /* finished */
+                status = fence_outranks(&r->backup.promoted, "promoted backup", fenced, status);
         }
         backup__finish(&r->backup);
         return status;
