@@ -23,6 +23,9 @@ void pair_link__fail(struct pair_link *l, const char *fmt, ...)
 {
         pthread_mutex_lock(&l->lock);
         bool first = !l->lost;
+        /* This side's own pair_link__stop makes its receiver read the end
+         * of the connection: that is no failure of the peer. */
+        bool peer_failed = first && !l->stopping;
         if (first) {
                 va_list ap;
                 va_start(ap, fmt);
@@ -34,7 +37,7 @@ void pair_link__fail(struct pair_link *l, const char *fmt, ...)
                 pthread_cond_broadcast(&l->stopping_cond);
         }
         pthread_mutex_unlock(&l->lock);
-        if (first && l->cb.lost)
+        if (peer_failed && l->cb.lost)
                 l->cb.lost(l->cb.context, l->why);
 }
 

@@ -426,7 +426,7 @@ struct session *backup__session(struct backup *b)
 void backup__finish(struct backup *b)
 {
         if (b->promoted_flag)
-                primary__finish(&b->promoted);
+                primary__finish(&b->promoted, false);
         if (b->link_started)
                 pair_link__stop(&b->link);
         replayer__release(&b->replay);

@@ -618,7 +618,35 @@ int primary__wait_for_backup(struct primary *p, int timeout_ms)
         return joined ? 0 : -ETIMEDOUT;
 }
 
-bool primary__finish(struct primary *p)
+/* --timeout stopped the guest for good. A backup holding less than the
+ * guest's end would take the closed link for this replica's failure and
+ * run the guest on, so the next generation is taken from it first. */
+static void end_the_guest_here(struct primary *p)
+{
+        pthread_mutex_lock(&p->lock);
+        bool backup_would_go_on = p->state == PRIMARY_PROTECTED &&
+                                  !(p->end_seq && p->acked_seq >= p->end_seq);
+        uint64_t next = p->generation + 1;
+        pthread_mutex_unlock(&p->lock);
+        if (!backup_would_go_on)
+                return;
+        int rc = p->arbiter->claim(p->arbiter, next, p->opts.name);
+        pthread_mutex_lock(&p->lock);
+        if (rc == 0) {
+                p->generation = next;
+                p->state = PRIMARY_ALONE;
+        } else {
+                p->state = PRIMARY_FENCED;
+                snprintf(p->stop_message, sizeof(p->stop_message),
+                         "generation %llu was taken by another replica", (unsigned long long)next);
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (rc == 0)
+                event_log(ROLE, "stopped the guest (--timeout); took generation %llu so that the backup "
+                          "does not run it on", (unsigned long long)next);
+}
+
+bool primary__finish(struct primary *p, bool ends_the_guest)
 {
         /* The backup must hold the log's end (it ends its run there too)
          * before the last output leaves; a backup that is lost meanwhile
@@ -627,6 +655,8 @@ bool primary__finish(struct primary *p)
         while (log_writer__wait_safe_for(&p->writer, p->rec.seq, 50) == -ETIMEDOUT &&
                state_of(p) != PRIMARY_FENCED)
                 ;
+        if (ends_the_guest)
+                end_the_guest_here(p);
         pthread_mutex_lock(&p->lock);
         p->closing = true;
         bool fenced = p->state == PRIMARY_FENCED;

@@ -97,10 +97,13 @@ int primary__start_holding(struct primary *p, struct machine *m,
  * first shared point), or timeout_ms passes. Returns 0 or -ETIMEDOUT. */
 int primary__wait_for_backup(struct primary *p, int timeout_ms);
 /* After the run: the log to the backup ends, output the fence allows is
- * released, threads stop. True if this replica is fenced (another holds a
- * later generation; p->stop_message says which), then or while it waited
- * for its backup to hold the log's end: its last output did not leave. */
-bool primary__finish(struct primary *p);
+ * released, threads stop. A backup that holds less than the guest's end
+ * then takes over (this replica's run failed), unless ends_the_guest
+ * (--timeout stopped it): then this replica takes the next generation
+ * first. True if this replica is fenced (another holds a later
+ * generation; p->stop_message says which), then or while it waited for
+ * its backup to hold the log's end: its last output did not leave. */
+bool primary__finish(struct primary *p, bool ends_the_guest);
 
 /* For status reports: a consistent copy of what the primary knows. */
 struct primary_status {

@@ -115,7 +115,7 @@ static int run_primary(struct replica *r, const struct run_options *opts, int co
                 service_notify__ready("primary: running unprotected until a backup joins");
         }
         status = run_loop(r, &r->primary.rec.base, opts);
-        bool fenced = primary__finish(&r->primary);
+        bool fenced = primary__finish(&r->primary, status == EXIT_TIMEOUT);
         if (opts->stats)
                 primary__print_stats(&r->primary, "primary");
         return fence_outranks(&r->primary, "primary", fenced, status);
@@ -158,7 +158,7 @@ static int run_backup(struct replica *r, const struct run_options *opts, int con
         }
         status = run_loop(r, backup__session(&r->backup), opts);
         if (r->backup.promoted_flag) {
-                bool fenced = primary__finish(&r->backup.promoted);
+                bool fenced = primary__finish(&r->backup.promoted, status == EXIT_TIMEOUT);
                 if (opts->stats)
                         primary__print_stats(&r->backup.promoted, "promoted backup");
                 r->backup.promoted_flag = false; /* finished */

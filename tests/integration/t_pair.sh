@@ -274,3 +274,23 @@ expect_transcript
 show_events
 grep -h "first output" "$WORK/b.err" | sed -E 's/ \[t=[0-9.]+\]//; s/^/    /' || true
 end_case
+
+# A primary's own end stops its link without taking anything (a backup
+# would take over from a primary whose run failed); only --timeout ends the
+# guest for good, so that primary takes the next generation first and its
+# backup stops instead of running the guest on.
+begin_case "a primary stopped by --timeout ends the guest: it takes the next generation, the backup stops"
+PAIR_ARGS_SAVED=$PAIR_ARGS
+PAIR_ARGS=$PAIR_LONG_ARGS
+start_primary --timeout 2
+start_backup
+PAIR_ARGS=$PAIR_ARGS_SAVED
+wait_exit "$primary"; p_status=$exit_status
+wait_exit "$backup"; b_status=$exit_status
+[[ $p_status -eq 124 && $b_status -eq 75 ]] ||
+        note "exit statuses: primary $p_status, backup $b_status (124 and 75 expected)"
+grep -q "took generation 2 so that the backup does not run it on" "$WORK/p.err" ||
+        note "the primary did not take generation 2"
+[[ ! -s $WORK/b.out ]] || note "the backup printed $(lines_of "$WORK/b.out") line(s)"
+show_events
+end_case

@@ -152,6 +152,21 @@ START_TEST(a_closed_connection_loses_the_peer_once)
 }
 END_TEST
 
+/* A replica that ends its run stops its link; its receiver then reads the
+ * end of the connection it shut itself. Taken for the peer's failure, it
+ * made a primary whose run had failed claim the next generation on its
+ * way out, so that its backup, which could have gone on, stopped. */
+START_TEST(stopping_the_link_is_no_failure_of_the_peer)
+{
+        start(true, 5000);
+        ck_assert(peer_sends("AAAA", 10));
+        ck_assert(wait_until(&seen.records, 1));
+        pair_link__stop(&pl);
+        ck_assert_uint_eq(seen.lost, 0);
+        close(fds[1]);
+}
+END_TEST
+
 START_TEST(silence_loses_the_peer_only_when_armed)
 {
         start(false, 100);
@@ -197,6 +212,7 @@ Suite *make_pair_link_suite(void)
         tcase_add_test(tc, records_arrive_whole_and_in_order);
         tcase_add_test(tc, a_damaged_record_loses_the_peer_and_nothing_after_it_arrives);
         tcase_add_test(tc, a_closed_connection_loses_the_peer_once);
+        tcase_add_test(tc, stopping_the_link_is_no_failure_of_the_peer);
         tcase_add_test(tc, silence_loses_the_peer_only_when_armed);
         tcase_add_test(tc, silence_is_noticed_while_a_send_is_blocked);
         suite_add_tcase(s, tc);
