@@ -73,8 +73,17 @@ nested_prepare() {
 
 # KVM only where it is VMX or SVM: a PVM host's KVM aborts QEMU's -cpu max
 # ("failed to set MSR 0x10a", PLATFORM.md), so the harness emulates there.
+# TCG runs both emulated CPUs on one host thread: with QEMU's default (a
+# thread per CPU) the emulated machine froze for minutes now and then (in
+# four of five make checks on 2026-11-30, one to four times each), with
+# one thread not once in two, which were no slower. NESTED_TCG_THREAD=multi
+# brings QEMU's default back.
 nested_accel() {
-        if [[ -w /dev/kvm && ! -d /sys/module/kvm_pvm ]]; then echo kvm; else echo tcg; fi
+        if [[ -w /dev/kvm && ! -d /sys/module/kvm_pvm ]]; then
+                echo kvm
+        else
+                echo "tcg,thread=${NESTED_TCG_THREAD:-single}"
+        fi
 }
 
 # nested_command_script FILE COMMAND [ARG]...: the script init runs in the
