@@ -77,7 +77,7 @@ nested_prepare() {
 # thread per CPU) the emulated machine froze for minutes now and then (in
 # four of five make checks on 2026-11-30, one to four times each), with
 # one thread not once in two, which were no slower. NESTED_TCG_THREAD=multi
-# brings QEMU's default back.
+# brings QEMU's default back (scripts/linux/check does: see there).
 nested_accel() {
         if [[ -w /dev/kvm && ! -d /sys/module/kvm_pvm ]]; then
                 echo kvm
