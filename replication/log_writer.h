@@ -53,6 +53,9 @@ struct log_writer {
         uint64_t appended;       /* seq of the last record appended */
         uint64_t pending_last;   /* seq of the last record in pending */
         uint64_t written, safe;
+        uint64_t acked;          /* the highest seq acknowledged (a peer may
+                                  * acknowledge a record before its write
+                                  * has returned here) */
         uint64_t flush_wanted;   /* write at least up to this seq soon */
         bool closing;
         int error;               /* -errno of the first failure, 0 while none */

@@ -70,9 +70,11 @@ static void backup_lost(void *context, const char *why)
                 return;
         }
         if (p->end_seq && p->acked_seq >= p->end_seq) {
-                /* It holds the guest's end and has ended its run too. */
+                /* It holds the guest's end and has ended its run too:
+                 * everything written is as safe as it will ever be. */
                 p->state = PRIMARY_ALONE;
                 pthread_mutex_unlock(&p->lock);
+                log_writer__set_safety(&p->writer, LOG_SAFE_WHEN_WRITTEN);
                 event_log(ROLE, "the backup finished with the guest");
                 return;
         }
