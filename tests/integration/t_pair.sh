@@ -213,6 +213,21 @@ if [[ $(id -u) -eq 0 ]] && ip netns add ftvmm-a 2>/dev/null && ip netns add ftvm
         ip netns del ftvmm-b
 fi
 
+# start_backup_through_mangler MODE AFTER: a backup whose stream from the
+# primary passes tests/tools/channel_mangler.c; stop_mangler ends it.
+start_backup_through_mangler() {
+        via_port=$((pair_port + 5000))
+        "$BUILD/channel-mangler" "$via_port" "$pair_port" "$1" "$2" 2>"$WORK/mangler.err" &
+        mangler=$!
+        sleep 0.2
+        start_backup
+        via_port=
+}
+stop_mangler() {
+        kill "$mangler" 2>/dev/null || true
+        wait "$mangler" 2>/dev/null || true
+}
+
 # A man in the middle damages the stream from the primary once, after its
 # machine state (about 540 KB) has passed.
 for fault in "garbage|corrupt record" "corrupt|corrupt" "reorder|sequence number" \
@@ -220,16 +235,10 @@ for fault in "garbage|corrupt record" "corrupt|corrupt" "reorder|sequence number
         mode=${fault%%|*} reason=${fault#*|}
         begin_case "a damaged channel ($mode): dropped as a failure, nothing damaged applied, one replica goes on"
         start_primary
-        via_port=$((pair_port + 5000))
-        "$BUILD/channel-mangler" "$via_port" "$pair_port" "$mode" 560000 2>"$WORK/mangler.err" &
-        mangler=$!
-        sleep 0.2
-        start_backup
-        via_port=
+        start_backup_through_mangler "$mode" 560000
         wait_exit "$primary"; p_status=$exit_status
         wait_exit "$backup"; b_status=$exit_status
-        kill "$mangler" 2>/dev/null || true
-        wait "$mangler" 2>/dev/null || true
+        stop_mangler
         grep -q "channel-mangler: $mode" "$WORK/mangler.err" || note "the stream was never damaged"
         grep -Eq "$reason" "$WORK/b.err" "$WORK/p.err" || note "no message says /$reason/"
         if [[ $p_status -eq 0 && $b_status -eq 75 ]]; then
@@ -252,16 +261,10 @@ done
 begin_case "the stream stops right after a backup joined mid-run: it goes live from the machine state alone"
 start_primary --no-wait --max-lag 0
 wait_for "$WORK/p.out" "seq=3"
-via_port=$((pair_port + 5000))
-"$BUILD/channel-mangler" "$via_port" "$pair_port" hold 1 2>"$WORK/mangler.err" &
-mangler=$!
-sleep 0.2
-start_backup
-via_port=
+start_backup_through_mangler hold 1
 wait_exit "$backup"; b_status=$exit_status
 wait_exit "$primary"; p_status=$exit_status
-kill "$mangler" 2>/dev/null || true
-wait "$mangler" 2>/dev/null || true
+stop_mangler
 grep -q "channel-mangler: hold" "$WORK/mangler.err" || note "the stream was never held"
 [[ $p_status -eq 75 && $b_status -eq 0 ]] ||
         note "exit statuses: primary $p_status, backup $b_status (75 and 0 expected)"

@@ -432,29 +432,48 @@ static struct environment *take_over_here(struct replayer *p, void *context)
         return &host.env;
 }
 
+/* A replica on a fresh machine whose clock reads machine_clock_ns, over
+ * the recorded log, going live (take_over_here) when its source ends; the
+ * test shapes the source before the replica runs. */
+struct going_live {
+        struct machine *m;
+        struct memory_source ms;
+        struct replayer p;
+};
+
+static void going_live__start(struct going_live *g, uint64_t machine_clock_ns)
+{
+        fake_environment__init(&host);
+        g->m = new_machine();
+        g->m->clock_ns = machine_clock_ns;
+        memory_source__open(&g->ms, rec->sink.bytes, rec->sink.length);
+        ck_assert_int_eq(replayer__init(&g->p, g->m, &fake_control, &g->ms.source), 0);
+        g->p.take_over = take_over_here;
+        clock_at_take_over = 0;
+}
+
+static void going_live__finish(struct going_live *g)
+{
+        replayer__release(&g->p);
+        log_reader__release(&g->ms.reader);
+        free_machine(g->m);
+}
+
 /* The stream ends right after a checkpoint: the replica never executed
  * the checkpoint's epoch, but the guest the checkpoint holds has read the
  * clock values logged in it, and must not see time go back to before. */
 START_TEST(a_replica_live_after_a_checkpoint_continues_from_its_epochs_clock)
 {
-        fake_environment__init(&host);
-        struct machine *m = new_machine();
-        struct memory_source ms;
-        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
-        ms.end_after_checkpoint = true;
-        struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
-        p.take_over = take_over_here;
-        clock_at_take_over = 0;
+        struct going_live g;
+        going_live__start(&g, 0);
+        g.ms.end_after_checkpoint = true;
         struct decisions d;
-        run_guest(&p.base, m, &d, UINT32_MAX, true);
-        ck_assert(ms.ended);
-        ck_assert_msg(ms.clock_read_in_epoch, "the checkpoint's epoch read no clock: this shows nothing");
-        ck_assert_uint_eq(p.base.counters.checkpoints, 1);
-        ck_assert_uint_eq(clock_at_take_over, ms.last_time);
-        replayer__release(&p);
-        log_reader__release(&ms.reader);
-        free_machine(m);
+        run_guest(&g.p.base, g.m, &d, UINT32_MAX, true);
+        ck_assert(g.ms.ended);
+        ck_assert_msg(g.ms.clock_read_in_epoch, "the checkpoint's epoch read no clock: this shows nothing");
+        ck_assert_uint_eq(g.p.base.counters.checkpoints, 1);
+        ck_assert_uint_eq(clock_at_take_over, g.ms.last_time);
+        going_live__finish(&g);
 }
 END_TEST
 
@@ -464,23 +483,14 @@ END_TEST
  * primary's host had been up). */
 START_TEST(a_replica_live_before_any_clock_record_continues_from_the_machines_clock)
 {
-        fake_environment__init(&host);
-        struct machine *m = new_machine();
-        m->clock_ns = 86400000000000ull; /* a day of the primary host's uptime */
-        struct memory_source ms;
-        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
-        ms.ended = true;
-        struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
-        p.take_over = take_over_here;
-        clock_at_take_over = 0;
+        struct going_live g;
+        going_live__start(&g, 86400000000000ull); /* a day of the primary host's uptime */
+        g.ms.ended = true;
         struct session_answer a;
-        session__at_deterministic_exit(&p.base, false, &a);
-        ck_assert(p.live);
+        session__at_deterministic_exit(&g.p.base, false, &a);
+        ck_assert(g.p.live);
         ck_assert_uint_eq(clock_at_take_over, 86400000000000ull);
-        replayer__release(&p);
-        log_reader__release(&ms.reader);
-        free_machine(m);
+        going_live__finish(&g);
 }
 END_TEST
 
