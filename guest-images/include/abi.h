@@ -21,7 +21,9 @@
 #define SYS_BLK_SUBMIT  10 /* (const struct blk_req *, n) -> requests queued (one notify) */
 #define SYS_BLK_WAIT    11 /* (struct blk_done *, max) -> completions; waits for one
                             * if none is ready and some are in flight; 0 if idle */
-#define SYS_COUNT       12
+#define SYS_BLK_POLL    12 /* (struct blk_done *, max) -> completions ready now; never
+                            * waits (0 if none is ready) */
+#define SYS_COUNT       13
 
 #define CRASH_PORT   1 /* write to port 0x2f0, which no device decodes */
 #define CRASH_TRIPLE 2 /* empty IDT, then ud2: triple fault */

@@ -53,6 +53,7 @@ struct blk_info;
 void virtio_blk_probe(void);
 long virtio_blk_submit(const struct blk_req *reqs, long n);
 long virtio_blk_wait(struct blk_done *out, long max);
+long virtio_blk_poll(struct blk_done *out, long max);
 long virtio_blk_info(struct blk_info *info);
 extern volatile uint64_t virtio_blk_interrupts;
 extern volatile uint32_t *virtio_blk_ack;

@@ -50,6 +50,7 @@ long syscall_dispatch(long a0, long a1, long a2, long number)
         case SYS_BLK_INFO:     return virtio_blk_info((struct blk_info *)a0);
         case SYS_BLK_SUBMIT:   return virtio_blk_submit((const struct blk_req *)a0, a1);
         case SYS_BLK_WAIT:     return virtio_blk_wait((struct blk_done *)a0, a1);
+        case SYS_BLK_POLL:     return virtio_blk_poll((struct blk_done *)a0, a1);
         default:               return -1;
         }
 }

@@ -6,10 +6,11 @@
  * request fills one header, one descriptor and one avail entry, and a
  * batch costs one QueueNotify. The interrupt handler (vectors.S) only
  * acknowledges the device and counts; completions are taken from the used
- * ring by the system call that waits for them. A request completed with
- * an I/O error is put back in the queue up to BLK_REISSUES times: after a
- * failover the new primary completes every request it cannot vouch for
- * that way (rule P7), and the reissue makes it happen for real. */
+ * ring by the system call that waits (or polls) for them. A request
+ * completed with an I/O error is put back in the queue up to BLK_REISSUES
+ * times: after a failover the new primary completes every request it
+ * cannot vouch for that way (rule P7), and the reissue makes it happen for
+ * real. */
 #include "abi.h"
 #include "kernel.h"
 #include "virtio_mmio_layout.h"
@@ -307,9 +308,14 @@ static long harvest(struct blk_done *out, long max)
         return n;
 }
 
+static int done_buffer_ok(const struct blk_done *out, long max)
+{
+        return mmio && max > 0 && user_buffer_ok((uint64_t)out, (uint64_t)max * sizeof(*out));
+}
+
 long virtio_blk_wait(struct blk_done *out, long max)
 {
-        if (!mmio || max <= 0 || !user_buffer_ok((uint64_t)out, (uint64_t)max * sizeof(*out)))
+        if (!done_buffer_ok(out, max))
                 return -1;
         for (;;) {
                 long n = harvest(out, max);
@@ -317,6 +323,15 @@ long virtio_blk_wait(struct blk_done *out, long max)
                         return n;
                 __asm__ volatile("sti; hlt; cli" : : : "memory");
         }
+}
+
+/* A workload that computes between requests takes what is ready and goes
+ * back to work: no halt, and no exit unless a reissue needs a notify. */
+long virtio_blk_poll(struct blk_done *out, long max)
+{
+        if (!done_buffer_ok(out, max))
+                return -1;
+        return harvest(out, max);
 }
 
 long virtio_blk_info(struct blk_info *info)

@@ -76,4 +76,10 @@ static inline long sys_blk_wait(struct blk_done *done, long max)
         return syscall3(SYS_BLK_WAIT, (long)done, max, 0);
 }
 
+/* Like sys_blk_wait, but returns 0 at once when no completion is ready. */
+static inline long sys_blk_poll(struct blk_done *done, long max)
+{
+        return syscall3(SYS_BLK_POLL, (long)done, max, 0);
+}
+
 #endif

@@ -1,12 +1,17 @@
 /* disk: numbered, checksummed records on the virtio-blk disk, flushed in
  * groups, then read back and verified; or, with mode=bench, random 4 KiB
  * reads and writes (IOPS and per-request latency) and sequential
- * bandwidth. Timing is printed only as `<name>_us=` fields.
+ * bandwidth; or, with mode=clock, writes whose record and place depend on
+ * a clock read. Timing is printed only as `<name>_us=` fields (and, in
+ * mode=clock, as each write's t= and slot= and the durable lines' counts
+ * and places among the writes).
  *
  * Parameters: records=64 record_size=4096 flush_every=8 depth=8 start=0
  * seed=1 pause_ms=0 (verify; pause_ms waits between groups, so that a
  * failover drill's kill can land anywhere in a run of a few seconds); mode=bench ops=2000 lat_ops=500 depth=8 span_mb=64
- * seq_mb=16 (bench). */
+ * seq_mb=16 (bench); mode=clock records=200 depth=8 compute_ms=10
+ * flush_every=8 slots=64 record_size=4096 start=0 seed=1 (clock; see
+ * guest-images/README.md). */
 #include "disk_record.h"
 #include "ulib.h"
 
@@ -299,6 +304,303 @@ static int bench_mode(const struct blk_info *info)
         return 0;
 }
 
+/* mode=clock: every write depends on a clock read. Write i computes for
+ * compute_ms in user mode (no exit), reads the clock (t), picks one of
+ * `slots` places from t, announces itself as `disk write i= t= slot=` and
+ * only then is submitted, with up to `depth` writes and one flush in
+ * flight and completions taken with blk_poll (blk_wait only when depth
+ * writes are in flight). A failover must leave on the disk no record the
+ * surviving guest never announced; tests/tools/disk_verify.c checks that
+ * against the transcript. */
+
+#define CLOCK_FLUSH_TAG BLK_MAX_INFLIGHT    /* writes are tagged with their buffer */
+#define CALIBRATE_ITERATIONS (1ull << 22)   /* about 8 ms on the build machines */
+
+struct clock_params {
+        long records, depth, compute_ms, flush_every, slots, record_size, start, seed;
+};
+
+struct clock_slot {
+        long busy;                  /* index of the write in flight to it, or -1 */
+        long last;                  /* index of the last write completed to it, or -1 */
+        unsigned long long last_t;
+        int unknown;                /* its last write failed: the content is unknown */
+};
+
+struct clock_run {
+        struct clock_params p;
+        unsigned long long spin_per_ms;
+        struct disk_clock_id writing[BLK_MAX_INFLIGHT]; /* per buffer */
+        int buffer_busy[BLK_MAX_INFLIGHT];
+        long writes_in_flight, first_failed;
+        long next;                  /* writes submitted so far */
+        long flushes_due;           /* flush_every reached, flush not yet submitted */
+        int flush_in_flight;
+        long flush_covers;
+        long errors;
+};
+
+static struct clock_slot clock_slots[DISK_CLOCK_MAX_SLOTS];
+static volatile unsigned long long spin_sink;
+
+static int clock_params_read(struct clock_params *p, const struct blk_info *info)
+{
+        *p = (struct clock_params){ arg_long("records", 200), arg_long("depth", 8),
+                                    arg_long("compute_ms", 10), arg_long("flush_every", 8),
+                                    arg_long("slots", DISK_CLOCK_DEFAULT_SLOTS),
+                                    arg_long("record_size", 4096), arg_long("start", 0),
+                                    arg_long("seed", 1) };
+        if (p->records < 0 || p->records > 0x7fffffff || p->depth < 1 ||
+            p->depth > BLK_MAX_INFLIGHT - 1 || p->compute_ms < 0 || p->compute_ms > 60000 ||
+            p->flush_every < 1 || p->slots < p->depth || p->slots > DISK_CLOCK_MAX_SLOTS ||
+            p->record_size < (long)SECTOR || p->record_size % SECTOR ||
+            p->record_size > (long)BLK_MAX_BYTES || p->start < 0) {
+                printf("disk: mode=clock: records 0..2^31-1, depth 1..15, compute_ms 0..60000, "
+                       "flush_every >= 1, slots depth..4096, record_size a multiple of 512 up to 65536\n");
+                return 2;
+        }
+        unsigned long need = (unsigned long)p->start +
+                             (unsigned long)p->slots * ((unsigned long)p->record_size / SECTOR);
+        if (need > info->capacity) {
+                printf("disk: %ld slots of %ld bytes from sector %ld need %lu sectors; the disk has %lu\n",
+                       p->slots, p->record_size, p->start, need, info->capacity);
+                return 2;
+        }
+        return 0;
+}
+
+/* User-mode work with no exit: a xorshift chain the compiler cannot skip. */
+static void spin(unsigned long long iterations)
+{
+        unsigned long long x = spin_sink | 1;
+        for (unsigned long long k = 0; k < iterations; k++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+        }
+        spin_sink = x;
+}
+
+/* Two clock reads around a fixed spin: iterations per millisecond. */
+static unsigned long long calibrate(void)
+{
+        unsigned long long t0 = sys_time_ns();
+        spin(CALIBRATE_ITERATIONS);
+        unsigned long long ns = sys_time_ns() - t0;
+        unsigned long long per_ms = CALIBRATE_ITERATIONS * 1000000ull / (ns ? ns : 1);
+        return per_ms ? per_ms : 1;
+}
+
+/* The first write not known to have completed: a flush submitted now
+ * makes every write below it durable. */
+static long completed_prefix(const struct clock_run *r)
+{
+        long lowest = r->next < r->first_failed ? r->next : r->first_failed;
+        for (long b = 0; b < r->p.depth; b++)
+                if (r->buffer_busy[b] && (long)r->writing[b].index < lowest)
+                        lowest = (long)r->writing[b].index;
+        return lowest;
+}
+
+/* A hash of t, or the next slot after it that has no write in flight
+ * (fewer than depth <= slots are in flight, so there is one). */
+static long choose_slot(const struct clock_run *r, unsigned long long t)
+{
+        long slot = (long)(disk_record_mix64(t) % (unsigned long long)r->p.slots);
+        while (clock_slots[slot].busy != -1)
+                slot = (slot + 1) % r->p.slots;
+        return slot;
+}
+
+static long free_buffer(const struct clock_run *r)
+{
+        long b = 0;
+        while (r->buffer_busy[b])
+                b++;
+        return b;
+}
+
+static int submit(const struct blk_req *req)
+{
+        if (sys_blk_submit(req, 1) == 1)
+                return 0;
+        printf("disk: the kernel refused a request\n");
+        return -1;
+}
+
+/* Write r->next: clock read, slot, record, announcement, then submission. */
+static int issue_write(struct clock_run *r)
+{
+        unsigned long long t = sys_time_ns();
+        long slot = choose_slot(r, t), b = free_buffer(r);
+        r->writing[b] = (struct disk_clock_id){ (uint32_t)r->next, (uint32_t)slot, t };
+        disk_clock_record_fill(buffers[b], (uint32_t)r->p.record_size, (uint32_t)r->p.seed,
+                               &r->writing[b]);
+        printf("disk write i=%ld t=%llu slot=%ld\n", r->next, t, slot);
+        struct blk_req req = { .op = BLK_OP_WRITE, .bytes = (unsigned)r->p.record_size,
+                               .sector = (unsigned long)r->p.start +
+                                         (unsigned long)slot * ((unsigned long)r->p.record_size / SECTOR),
+                               .buf = (unsigned long)buffers[b], .tag = (unsigned long)b };
+        if (submit(&req))
+                return -1;
+        r->buffer_busy[b] = 1;
+        clock_slots[slot].busy = r->next++;
+        r->writes_in_flight++;
+        return 0;
+}
+
+/* One flush at a time: a flush that falls due while another is in flight
+ * waits for it, so every flush_every writes still give one durable line. */
+static int start_flush_if_due(struct clock_run *r)
+{
+        if (!r->flushes_due || r->flush_in_flight)
+                return 0;
+        struct blk_req req = { .op = BLK_OP_FLUSH, .tag = CLOCK_FLUSH_TAG };
+        r->flush_covers = completed_prefix(r);
+        if (submit(&req))
+                return -1;
+        r->flushes_due--;
+        r->flush_in_flight = 1;
+        return 0;
+}
+
+static void write_done(struct clock_run *r, long b, unsigned long status)
+{
+        const struct disk_clock_id *w = &r->writing[b];
+        struct clock_slot *s = &clock_slots[w->slot];
+        s->busy = -1;
+        if (status == BLK_STATUS_OK) {
+                s->last = (long)w->index;
+                s->last_t = w->t;
+                s->unknown = 0;
+        } else {
+                printf("disk: write i=%u failed (status %lu)\n", w->index, status);
+                r->errors++;
+                s->unknown = 1;
+                if ((long)w->index < r->first_failed)
+                        r->first_failed = (long)w->index;
+        }
+        r->buffer_busy[b] = 0;
+        r->writes_in_flight--;
+}
+
+static void flush_done(struct clock_run *r, unsigned long status)
+{
+        r->flush_in_flight = 0;
+        if (status == BLK_STATUS_OK) {
+                printf("disk durable writes=%ld\n", r->flush_covers);
+                return;
+        }
+        printf("disk: flush failed (status %lu)\n", status);
+        r->errors++;
+}
+
+/* Completions from blk_wait (wait = 1) or blk_poll, taken; then a flush
+ * that fell due, submitted, so that it covers what just completed. */
+static int take_completions(struct clock_run *r, int wait)
+{
+        long got = wait ? sys_blk_wait(done, BLK_MAX_INFLIGHT)
+                        : sys_blk_poll(done, BLK_MAX_INFLIGHT);
+        if (got < 0) {
+                printf("disk: the kernel refused to report completions\n");
+                return -1;
+        }
+        for (long k = 0; k < got; k++) {
+                if (done[k].tag == CLOCK_FLUSH_TAG)
+                        flush_done(r, done[k].status);
+                else
+                        write_done(r, (long)done[k].tag, done[k].status);
+        }
+        return start_flush_if_due(r);
+}
+
+/* Takes what has completed without waiting, unless depth writes are in
+ * flight: then waits until one of them completes. */
+static int harvest_clock(struct clock_run *r)
+{
+        do {
+                if (take_completions(r, r->writes_in_flight >= r->p.depth))
+                        return -1;
+        } while (r->writes_in_flight >= r->p.depth);
+        return 0;
+}
+
+/* Everything in flight and every flush due, completed. */
+static int drain(struct clock_run *r)
+{
+        if (start_flush_if_due(r))
+                return -1;
+        while (r->writes_in_flight || r->flush_in_flight)
+                if (take_completions(r, 1))
+                        return -1;
+        return 0;
+}
+
+/* Each slot must hold the last write completed to it, and a slot the run
+ * never wrote must hold no record of this run. Returns slots verified. */
+static long read_back(struct clock_run *r)
+{
+        long verified = 0;
+        uint32_t size = (uint32_t)r->p.record_size;
+        for (long k = 0; k < r->p.slots; k++) {
+                const struct clock_slot *s = &clock_slots[k];
+                unsigned long sector = (unsigned long)r->p.start + (unsigned long)k * (size / SECTOR);
+                unsigned long status = one_request(BLK_OP_READ, sector, buffers[0], size);
+                if (status != BLK_STATUS_OK) {
+                        printf("disk: read of slot %ld failed (status %lu)\n", k, status);
+                        r->errors++;
+                } else if (s->unknown) {
+                        continue;           /* its failed write was counted already */
+                } else if (s->last >= 0) {
+                        struct disk_clock_id want = { (uint32_t)s->last, (uint32_t)k, s->last_t };
+                        enum disk_record_problem p = disk_clock_record_check(buffers[0], size,
+                                                                             (uint32_t)r->p.seed, &want);
+                        if (p == DISK_RECORD_OK) {
+                                verified++;
+                        } else {
+                                printf("disk: slot %ld: %s (expected write i=%ld)\n", k,
+                                       disk_record_problem_name(p), s->last);
+                                r->errors++;
+                        }
+                } else if (disk_clock_record_of_run(buffers[0], size, (uint32_t)r->p.seed)) {
+                        printf("disk: slot %ld: a record of this run that it never wrote there\n", k);
+                        r->errors++;
+                } else {
+                        verified++;
+                }
+        }
+        return verified;
+}
+
+static int clock_mode(const struct blk_info *info)
+{
+        static struct clock_run r;
+        int bad = clock_params_read(&r.p, info);
+        if (bad)
+                return bad;
+        for (long k = 0; k < r.p.slots; k++)
+                clock_slots[k] = (struct clock_slot){ .busy = -1, .last = -1 };
+        r.first_failed = r.p.records;
+        unsigned long long t0 = now_us();
+        r.spin_per_ms = calibrate();
+        while (r.next < r.p.records) {
+                spin(r.spin_per_ms * (unsigned long long)r.p.compute_ms);
+                if (issue_write(&r))
+                        return 1;
+                if (r.next % r.p.flush_every == 0)
+                        r.flushes_due++;
+                if (harvest_clock(&r))
+                        return 1;
+        }
+        r.flushes_due++;            /* the final flush: every write durable */
+        if (drain(&r))
+                return 1;
+        long verified = read_back(&r);
+        printf("disk clock records=%ld slots=%ld verified=%ld errors=%ld elapsed_us=%llu\n",
+               r.p.records, r.p.slots, verified, r.errors, now_us() - t0);
+        return r.errors ? 1 : 0;
+}
+
 int main(void)
 {
         struct blk_info info;
@@ -312,8 +614,11 @@ int main(void)
         printf("disk capacity=%lu readonly=%lu id=%s%s\n", info.capacity,
                info.flags & BLK_INFO_READONLY, status == BLK_STATUS_OK ? id : "",
                status == BLK_STATUS_OK ? "" : "(none)");
-        char mode[16];
-        if (arg_string("mode", mode, sizeof(mode)) >= 0 && strcmp(mode, "bench") == 0)
+        char mode[16] = "";
+        arg_string("mode", mode, sizeof(mode));
+        if (strcmp(mode, "bench") == 0)
                 return bench_mode(&info);
+        if (strcmp(mode, "clock") == 0)
+                return clock_mode(&info);
         return verify_mode(&info);
 }
