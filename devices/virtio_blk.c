@@ -103,13 +103,13 @@ static void complete_now(struct virtio_blk *d, const struct virtio_chain *c, uin
         finish_chain(d, c->head, &c->last_writable, status, 0);
 }
 
-/* Copies length bytes at offset of the chain's readable stream into out;
- * the caller has checked the stream is long enough. */
-static void gather(const struct virtio_blk *d, const struct virtio_chain *c, uint64_t offset,
-                   uint8_t *out, uint64_t length)
+/* Copies length bytes at offset of a readable stream (count segments)
+ * into out; the caller has checked the stream is long enough. */
+static void gather_segments(const struct virtio_blk *d, const struct virtio_segment *seg,
+                            unsigned count, uint64_t offset, uint8_t *out, uint64_t length)
 {
-        for (unsigned i = 0; i < c->readable && length; i++) {
-                const struct virtio_segment *s = &c->seg[i];
+        for (unsigned i = 0; i < count && length; i++) {
+                const struct virtio_segment *s = &seg[i];
                 if (offset >= s->len) {
                         offset -= s->len;
                         continue;
@@ -120,6 +120,12 @@ static void gather(const struct virtio_blk *d, const struct virtio_chain *c, uin
                 length -= n;
                 offset = 0;
         }
+}
+
+static void gather(const struct virtio_blk *d, const struct virtio_chain *c, uint64_t offset,
+                   uint8_t *out, uint64_t length)
+{
+        gather_segments(d, c->seg, c->readable, offset, out, length);
 }
 
 /* A pointer into guest RAM when [offset, offset + length) of the readable
@@ -149,9 +155,12 @@ static void submit(struct virtio_blk *d, const struct virtio_chain *c, enum bloc
         struct virtio_blk_request *q = &d->req[c->head];
         *q = (struct virtio_blk_request){
                 .in_use = true, .id = d->next_id++, .head = c->head, .op = (uint8_t)op,
-                .data_bytes = bytes, .segments = (uint8_t)c->writable,
+                .data_bytes = bytes, .sector = sector, .sectors = sectors,
+                .segments = (uint8_t)c->writable,
+                .readable = op == BLOCK_OP_WRITE ? (uint8_t)c->readable : 0,
         };
         memcpy(q->seg, c->seg + c->readable, c->writable * sizeof(q->seg[0]));
+        memcpy(q->rseg, c->seg, q->readable * sizeof(q->rseg[0]));
         d->outstanding++;
         struct block_request r = {
                 .device = d->config.index, .id = q->id, .op = op, .sector = sector,
@@ -366,6 +375,46 @@ unsigned virtio_blk__complete_all_uncertain(struct virtio_blk *d)
         return n;
 }
 
+static struct virtio_blk_request *oldest_after(struct virtio_blk *d, uint64_t id)
+{
+        struct virtio_blk_request *oldest = NULL;
+        for (unsigned i = 0; i < VIRTQ_NUM_MAX; i++)
+                if (d->req[i].in_use && d->req[i].id > id && (!oldest || d->req[i].id < oldest->id))
+                        oldest = &d->req[i];
+        return oldest;
+}
+
+/* The same request again; the backend reports what it cannot do as a
+ * completion, as the first time. */
+static void resubmit(struct virtio_blk *d, struct virtio_blk_request *q)
+{
+        struct block_request r = { .device = d->config.index, .id = q->id, .op = q->op,
+                                   .sector = q->sector, .sectors = q->sectors };
+        uint8_t *data = NULL;
+        if (q->op == BLOCK_OP_WRITE) {
+                uint64_t bytes = (uint64_t)q->sectors * BLOCK_SECTOR_SIZE;
+                if (!(data = malloc(bytes ? bytes : 1))) {
+                        retire(d, q, VIRTIO_BLK_S_IOERR, 0);
+                        return;
+                }
+                gather_segments(d, q->rseg, q->readable, HEADER_BYTES, data, bytes);
+        }
+        r.data = data;
+        (void)block_backend__submit(d->backend, &r);
+        free(data);
+}
+
+unsigned virtio_blk__reissue_outstanding(struct virtio_blk *d)
+{
+        unsigned n = 0;
+        for (struct virtio_blk_request *q = oldest_after(d, 0); q; q = oldest_after(d, q->id)) {
+                resubmit(d, q);
+                n++;
+        }
+        d->counters.reissued += n;
+        return n;
+}
+
 unsigned virtio_blk__outstanding(const struct virtio_blk *d)
 {
         return d->outstanding;
@@ -385,24 +434,32 @@ static void save_config(const struct virtio_blk_config *c, struct state_writer *
         state_writer__u32(w, c->index);
 }
 
+static void save_segments(const struct virtio_segment *seg, uint8_t count, struct state_writer *w)
+{
+        state_writer__u8(w, count);
+        for (unsigned i = 0; i < count; i++) {
+                state_writer__u64(w, seg[i].addr);
+                state_writer__u32(w, seg[i].len);
+        }
+}
+
 static void save_request(const struct virtio_blk_request *q, struct state_writer *w)
 {
         state_writer__u64(w, q->id);
         state_writer__u16(w, q->head);
         state_writer__u8(w, q->op);
         state_writer__u32(w, q->data_bytes);
-        state_writer__u8(w, q->segments);
-        for (unsigned i = 0; i < q->segments; i++) {
-                state_writer__u64(w, q->seg[i].addr);
-                state_writer__u32(w, q->seg[i].len);
-        }
+        state_writer__u64(w, q->sector);
+        state_writer__u32(w, q->sectors);
+        save_segments(q->seg, q->segments, w);
+        save_segments(q->rseg, q->readable, w);
 }
 
 /* The configuration is saved too, so that state meant for another disk
  * (another size, read-only or not) is refused rather than applied. */
 int virtio_blk__save(const struct virtio_blk *d, struct state_writer *w)
 {
-        state_writer__begin(w, "VBLK", 1);
+        state_writer__begin(w, "VBLK", 2);
         save_config(&d->config, w);
         virtio_mmio__save_fields(&d->transport, w);
         state_writer__u64(w, d->next_id);
@@ -430,19 +487,53 @@ static void load_config(const struct virtio_blk *d, struct state_reader *r)
                                    (unsigned long long)d->config.capacity);
 }
 
+/* Bytes the segments hold, or UINT64_MAX if one lies outside guest RAM. */
+static uint64_t segments_length(const struct virtio_blk *d, const struct virtio_segment *seg,
+                                unsigned count)
+{
+        uint64_t room = 0;
+        for (unsigned i = 0; i < count; i++) {
+                if (!guest_memory__contains(&d->transport.mem, seg[i].addr, seg[i].len))
+                        return UINT64_MAX;
+                room += seg[i].len;
+        }
+        return room;
+}
+
+/* What a reissue would hand the backend must be what the guest could have
+ * asked for: whole sectors within the disk, a write's data in RAM. */
 static bool request_valid(const struct virtio_blk *d, const struct virtio_blk_request *q)
 {
         if (q->op > BLOCK_OP_DISCARD || q->segments == 0 || q->segments > VIRTIO_CHAIN_MAX_SEGMENTS ||
+            q->readable > VIRTIO_CHAIN_MAX_SEGMENTS || (q->op != BLOCK_OP_WRITE && q->readable) ||
             q->id == 0 || q->id >= d->next_id || q->data_bytes > VIRTIO_BLK_MAX_DATA ||
-            (q->op != BLOCK_OP_READ && q->data_bytes) || q->seg[q->segments - 1].len == 0)
+            (q->op != BLOCK_OP_READ && q->data_bytes) || q->seg[q->segments - 1].len == 0 ||
+            !in_range(d, q->sector, q->sectors) ||
+            (q->op == BLOCK_OP_READ && q->data_bytes != (uint64_t)q->sectors * BLOCK_SECTOR_SIZE) ||
+            (q->op == BLOCK_OP_FLUSH && (q->sector || q->sectors)) ||
+            (q->op == BLOCK_OP_WRITE && (uint64_t)q->sectors * BLOCK_SECTOR_SIZE > VIRTIO_BLK_MAX_DATA))
                 return false;
-        uint64_t room = 0;
-        for (unsigned i = 0; i < q->segments; i++) {
-                if (!guest_memory__contains(&d->transport.mem, q->seg[i].addr, q->seg[i].len))
-                        return false;
-                room += q->seg[i].len;
+        uint64_t room = segments_length(d, q->seg, q->segments);
+        uint64_t data = segments_length(d, q->rseg, q->readable);
+        if (room == UINT64_MAX || data == UINT64_MAX)
+                return false;
+        return room >= (uint64_t)q->data_bytes + 1 &&
+               (q->op != BLOCK_OP_WRITE || data >= HEADER_BYTES + (uint64_t)q->sectors * BLOCK_SECTOR_SIZE);
+}
+
+static uint8_t load_segments(struct virtio_segment *seg, struct state_reader *r)
+{
+        uint8_t count = state_reader__u8(r);
+        if (count > VIRTIO_CHAIN_MAX_SEGMENTS) {
+                state_reader__fail(r, "virtio-blk request of %u segments, at most %u", count,
+                                   VIRTIO_CHAIN_MAX_SEGMENTS);
+                return 0;
         }
-        return room >= (uint64_t)q->data_bytes + 1;
+        for (unsigned i = 0; i < count; i++) {
+                seg[i].addr = state_reader__u64(r);
+                seg[i].len = state_reader__u32(r);
+        }
+        return count;
 }
 
 static void load_request(struct virtio_blk *d, struct state_reader *r)
@@ -452,11 +543,10 @@ static void load_request(struct virtio_blk *d, struct state_reader *r)
         q.head = state_reader__u16(r);
         q.op = state_reader__u8(r);
         q.data_bytes = state_reader__u32(r);
-        q.segments = state_reader__u8(r);
-        for (unsigned i = 0; i < q.segments && i < VIRTIO_CHAIN_MAX_SEGMENTS; i++) {
-                q.seg[i].addr = state_reader__u64(r);
-                q.seg[i].len = state_reader__u32(r);
-        }
+        q.sector = state_reader__u64(r);
+        q.sectors = state_reader__u32(r);
+        q.segments = load_segments(q.seg, r);
+        q.readable = load_segments(q.rseg, r);
         if (!state_reader__ok(r))
                 return;
         if (q.head >= VIRTQ_NUM_MAX || d->req[q.head].in_use || find(d, q.id) || !request_valid(d, &q)) {
@@ -489,7 +579,7 @@ int virtio_blk__load(struct virtio_blk *d, struct state_reader *r)
         }
         *l = *d; /* keeps configuration, memory, irq, backend */
         int rc = -EINVAL;
-        if (state_reader__begin(r, "VBLK", 1) == 0) {
+        if (state_reader__begin(r, "VBLK", 2) == 0) {
                 load_config(d, r);
                 virtio_mmio__load_fields(&l->transport, r);
                 l->next_id = state_reader__u64(r);

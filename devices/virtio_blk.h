@@ -57,19 +57,25 @@ struct virtio_blk_config {
 /* A request handed to the backend and not yet completed. It keeps the
  * chain's writable segments (read data, then the status byte as the last
  * byte), taken once at notify time, so a completion needs no second look
- * at descriptors the guest might have changed. */
+ * at descriptors the guest might have changed; and what it asked for
+ * (sectors, and a write's readable segments, header first), so that P7
+ * can hand it to a backend again. */
 struct virtio_blk_request {
         bool in_use;
         uint64_t id;
         uint16_t head;
         uint8_t op;            /* enum block_op */
         uint32_t data_bytes;   /* a read's expected length */
+        uint64_t sector;
+        uint32_t sectors;
         uint8_t segments;      /* writable segments kept */
         struct virtio_segment seg[VIRTIO_CHAIN_MAX_SEGMENTS];
+        uint8_t readable;      /* a write's readable segments kept */
+        struct virtio_segment rseg[VIRTIO_CHAIN_MAX_SEGMENTS];
 };
 
 struct virtio_blk_counters {   /* for --stats; not guest-visible, not saved */
-        uint64_t requests, completions, errors, uncertain, stale;
+        uint64_t requests, completions, errors, uncertain, reissued, stale;
 };
 
 struct virtio_blk {
@@ -96,8 +102,13 @@ int virtio_blk__io(void *d, uint64_t offset, uint8_t *data, uint32_t size, bool 
 int virtio_blk__complete(struct virtio_blk *d, uint64_t id, uint8_t status,
                          const uint8_t *read_data, uint32_t length);
 /* P7: completes every outstanding request with VIRTIO_BLK_S_IOERR; returns
- * how many. */
+ * how many. For guests that handle an uncertain completion themselves. */
 unsigned virtio_blk__complete_all_uncertain(struct virtio_blk *d);
+/* P7, for any guest: hands every outstanding request to the backend again,
+ * oldest first, with its id (reads read again, writes written again from
+ * the guest's buffers, flushes and discards done again), so the guest
+ * sees ordinary completions. Returns how many. */
+unsigned virtio_blk__reissue_outstanding(struct virtio_blk *d);
 unsigned virtio_blk__outstanding(const struct virtio_blk *d);
 /* The request's data length for a read (what its completion must carry),
  * or 0 if id is not an outstanding read. */

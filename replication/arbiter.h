@@ -26,6 +26,14 @@ struct arbiter {
         uint64_t (*latest)(struct arbiter *a);
         /* Who holds it, for messages ("" if unknown). */
         void (*holder)(struct arbiter *a, uint64_t generation, char *out, size_t size);
+        /* A named fact the pair keeps beside its generations: the
+         * arbiter's own id ("arbiter-id"), the disk's ("disk-id"). With
+         * create, a value is made (random hex, then what `suffix` adds) if
+         * there is none yet, atomically: the first to create it wins and
+         * everyone reads the same. Returns 0, -ENOENT if there is none and
+         * create is false, or -errno. */
+        int (*fact)(struct arbiter *a, const char *name, bool create, const char *suffix,
+                    char *out, size_t size);
         const char *name;
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,57 @@ static void directory_holder(struct arbiter *a, uint64_t generation, char *out, 
         fclose(f);
 }
 
+/* A fact is created with O_EXCL, as a generation is, and written right
+ * after: a reader that comes in between finds it empty and tries again. */
+static int read_fact(const char *path, char *out, size_t size)
+{
+        for (int tries = 0; tries < 100; tries++) {
+                FILE *f = fopen(path, "r");
+                if (!f)
+                        return -errno;
+                bool got = fgets(out, (int)size, f) != NULL;
+                fclose(f);
+                out[got ? strcspn(out, "\n") : 0] = '\0';
+                if (out[0])
+                        return 0;
+                struct timespec ms10 = { 0, 10000000 };
+                nanosleep(&ms10, NULL);
+        }
+        return -EIO;
+}
+
+static int create_fact(const char *path, const char *suffix)
+{
+        uint8_t random[16];
+        if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
+                return -EIO;
+        char text[128];
+        int n = 0;
+        for (size_t i = 0; i < sizeof(random); i++)
+                n += snprintf(text + n, sizeof(text) - (size_t)n, "%02x", random[i]);
+        snprintf(text + n, sizeof(text) - (size_t)n, "%s%s\n", suffix ? " " : "", suffix ? suffix : "");
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return errno == EEXIST ? 0 : -errno;
+        ssize_t written = write(fd, text, strlen(text));
+        int rc = written == (ssize_t)strlen(text) && fsync(fd) == 0 ? 0 : -EIO;
+        close(fd);
+        return rc;
+}
+
+static int directory_fact(struct arbiter *a, const char *name, bool create, const char *suffix,
+                          char *out, size_t size)
+{
+        struct arbiter_directory *d = (struct arbiter_directory *)a;
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", d->path, name);
+        int rc = read_fact(path, out, size);
+        if (rc != -ENOENT || !create)
+                return rc;
+        rc = create_fact(path, suffix);
+        return rc ? rc : read_fact(path, out, size);
+}
+
 int arbiter_directory__open(struct arbiter_directory *d, const char *path, char *err,
                             size_t err_size)
 {
@@ -103,6 +155,6 @@ int arbiter_directory__open(struct arbiter_directory *d, const char *path, char 
         snprintf(d->path, sizeof(d->path), "%s", path);
         d->arbiter = (struct arbiter){ .claim = directory_claim, .taken = directory_taken,
                                        .latest = directory_latest, .holder = directory_holder,
-                                       .name = d->path };
+                                       .fact = directory_fact, .name = d->path };
         return 0;
 }

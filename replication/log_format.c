@@ -38,6 +38,13 @@ static void put_blob32(struct state_writer *w, struct log_bytes b)
         state_writer__bytes(w, b.data, (size_t)b.length);
 }
 
+/* A u8 count of fixed-size items, then their bytes. */
+static void put_array(struct state_writer *w, struct log_bytes b, unsigned item)
+{
+        state_writer__u8(w, (uint8_t)(b.length / item));
+        state_writer__bytes(w, b.data, (size_t)b.length);
+}
+
 static void encode_fields(const struct log_entry *e, struct state_writer *w)
 {
         switch (e->kind) {
@@ -53,6 +60,8 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
                 state_writer__u8(w, e->disk_readonly);
                 break;
         case LOG_MACHINE_STATE:
+                state_writer__u64(w, e->output_start);
+                put_blob32(w, e->output);
                 state_writer__bytes(w, e->state.data, (size_t)e->state.length);
                 break;
         case LOG_TIME:
@@ -65,10 +74,13 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
                 state_writer__u8(w, e->vector);
                 state_writer__u8(w, e->has_memory_hash);
                 state_writer__u64(w, e->memory_hash);
+                put_array(w, e->digest_parts, 4);
+                put_array(w, e->memory_ranges, 8);
                 break;
         case LOG_CHECKPOINT:
                 state_writer__u64(w, e->start_position);
                 state_writer__u64(w, e->memory_hash);
+                put_array(w, e->memory_ranges, 8);
                 put_blob32(w, e->output);
                 state_writer__bytes(w, e->state.data, (size_t)e->state.length);
                 break;
@@ -88,7 +100,9 @@ static void encode_fields(const struct log_entry *e, struct state_writer *w)
 int log_entry__encode(const struct log_entry *e, struct state_writer *w)
 {
         if (e->output.length > UINT32_MAX || e->description.length > UINT32_MAX ||
-            e->cmdline.length > UINT32_MAX || e->io_data.length > UINT32_MAX)
+            e->cmdline.length > UINT32_MAX || e->io_data.length > UINT32_MAX ||
+            e->digest_parts.length > 4 * LOG_MAX_DIGEST_PARTS || e->digest_parts.length % 4 ||
+            e->memory_ranges.length > 8 * LOG_MAX_MEMORY_RANGES || e->memory_ranges.length % 8)
                 return -EOVERFLOW;
         state_writer__begin(w, tags[e->kind], RECORD_VERSION);
         state_writer__u64(w, e->seq);
@@ -115,6 +129,17 @@ static struct log_bytes take_rest(struct state_reader *r)
         return take_blob(r, state_reader__left(r), "the rest");
 }
 
+static struct log_bytes take_array(struct state_reader *r, unsigned item, unsigned max,
+                                   const char *what)
+{
+        uint8_t count = state_reader__u8(r);
+        if (count > max) {
+                state_reader__fail(r, "%u %s, at most %u", count, what, max);
+                return (struct log_bytes){ 0 };
+        }
+        return take_blob(r, (uint64_t)count * item, what);
+}
+
 static void decode_epoch_end(struct state_reader *r, struct log_entry *e)
 {
         e->digest = state_reader__u32(r);
@@ -122,6 +147,10 @@ static void decode_epoch_end(struct state_reader *r, struct log_entry *e)
         e->vector = state_reader__u8(r);
         e->has_memory_hash = state_reader__bool(r);
         e->memory_hash = state_reader__u64(r);
+        e->digest_parts = take_array(r, 4, LOG_MAX_DIGEST_PARTS, "EPOC digest parts");
+        e->memory_ranges = take_array(r, 8, LOG_MAX_MEMORY_RANGES, "EPOC memory ranges");
+        if (state_reader__ok(r) && e->memory_ranges.length && !e->has_memory_hash)
+                state_reader__fail(r, "EPOC has memory ranges without a memory hash");
         if (e->cause != EPOCH_INTERRUPT && e->cause != EPOCH_TIMER)
                 state_reader__fail(r, "EPOC cause %u is neither an interrupt nor the timer", e->cause);
         else if (e->cause == EPOCH_TIMER && e->vector)
@@ -141,6 +170,8 @@ static void decode_fields(struct state_reader *r, struct log_entry *e)
                 e->disk_readonly = state_reader__bool(r);
                 break;
         case LOG_MACHINE_STATE:
+                e->output_start = state_reader__u64(r);
+                e->output = take_blob(r, state_reader__u32(r), "MSTA output");
                 e->state = take_rest(r);
                 break;
         case LOG_TIME:
@@ -154,6 +185,7 @@ static void decode_fields(struct state_reader *r, struct log_entry *e)
                 e->start_position = state_reader__u64(r);
                 e->memory_hash = state_reader__u64(r);
                 e->has_memory_hash = true;
+                e->memory_ranges = take_array(r, 8, LOG_MAX_MEMORY_RANGES, "CHKP memory ranges");
                 e->output = take_blob(r, state_reader__u32(r), "CHKP output");
                 e->state = take_rest(r);
                 if (state_reader__ok(r) && e->start_position > e->position)

@@ -13,9 +13,11 @@
  *          image (u64 length, bytes), initrd (u64 length, bytes; 0 for
  *          none), disk_sectors:u64 (0: no disk), disk_readonly:u8
  *                                                  a log that boots an image
- *   "MSTA" snapshot (the rest: vmm/snapshot.h, which holds its own
- *          description)   a log that starts from a running machine (how a
- *          backup joins)
+ *   "MSTA" output_start:u64, output (u32 length, bytes), snapshot (the
+ *          rest: vmm/snapshot.h, which holds its own description)   a log
+ *          that starts from a running machine (how a backup joins); output
+ *          is the console bytes the guest produced that had not left yet,
+ *          from transcript offset output_start (the release mark)
  *   "TIME" value:u64   a read of the environment's monotonic clock
  *   "WALL" value:u64   a read of the environment's wall clock
  *   "IOCP" device:u32, id:u64, status:u8, data (u32 length, bytes)   a
@@ -23,10 +25,15 @@
  *          status, a read's bytes): an event from outside, like a clock
  *          read, applied at a shared point right after it is logged
  *   "EPOC" digest:u32, cause:u8, vector:u8, has_memory_hash:u8,
- *          memory_hash:u64   an epoch ends here; cause 1 an interrupt
- *          (vector) is delivered here, 2 the epoch timer expired
- *   "CHKP" start_position:u64, memory_hash:u64, output (u32 length, bytes),
- *          state (the rest: vmm/checkpoint.h)   a checkpoint epoch: the
+ *          memory_hash:u64, parts (u8 count, u32 each), ranges (u8 count,
+ *          u64 each)   an epoch ends here; cause 1 an interrupt (vector) is
+ *          delivered here, 2 the epoch timer expired; parts are the
+ *          digest's by part of the machine (machine__state_digests), and
+ *          with a memory hash, ranges are its hashes of equal ranges of
+ *          RAM, so that a divergence says where it lies
+ *   "CHKP" start_position:u64, memory_hash:u64, ranges (u8 count, u64
+ *          each), output (u32 length, bytes), state (the rest:
+ *          vmm/checkpoint.h)   a checkpoint epoch: the
  *          recorder stopped the guest at an arbitrary point; a replay
  *          applies the state instead of executing the epoch that began at
  *          start_position, and prints the epoch's console output
@@ -61,7 +68,7 @@
 #include "state_record.h"
 
 #define LOG_MAGIC "FTVMLOG"
-#define LOG_FORMAT_VERSION 5u
+#define LOG_FORMAT_VERSION 6u
 #define LOG_HEADER_SIZE 12
 
 enum log_kind {
@@ -92,8 +99,11 @@ struct log_entry {
         uint8_t cause, vector;    /* EPOC */
         bool has_memory_hash;     /* EPOC; always true for CHKP */
         uint64_t memory_hash;     /* EPOC, CHKP */
+        struct log_bytes digest_parts;  /* EPOC: u32 each, little endian */
+        struct log_bytes memory_ranges; /* EPOC, CHKP: u64 each, little endian */
         uint64_t start_position;  /* CHKP */
-        struct log_bytes output;  /* CHKP: the epoch's console bytes */
+        struct log_bytes output;  /* CHKP: the epoch's console bytes; MSTA: unreleased ones */
+        uint64_t output_start;    /* MSTA: the transcript offset of output */
         struct log_bytes state;   /* CHKP, MSTA */
         uint64_t epochs;          /* END */
         struct log_bytes description; /* BOOT */
@@ -108,6 +118,9 @@ struct log_entry {
         uint8_t io_status;        /* IOCP: VIRTIO_BLK_S_* */
         struct log_bytes io_data; /* IOCP: a read's bytes */
 };
+
+#define LOG_MAX_DIGEST_PARTS 32
+#define LOG_MAX_MEMORY_RANGES 64
 
 /* The four-character tag of a kind, and the kind of a tag (-1 if none). */
 const char *log_kind__tag(enum log_kind kind);

@@ -64,7 +64,8 @@ int log_queue__push(struct log_queue *q, const struct log_entry *e)
         struct log_entry copy = *e;
         size_t bytes = (size_t)(e->output.length + e->state.length + e->description.length +
                                 e->cmdline.length + e->image.length + e->initrd.length +
-                                e->io_data.length);
+                                e->io_data.length + e->digest_parts.length +
+                                e->memory_ranges.length);
         uint8_t *blob = NULL;
         if (bytes) {
                 blob = malloc(bytes);
@@ -77,7 +78,9 @@ int log_queue__push(struct log_queue *q, const struct log_entry *e)
                 at = copy_bytes(&copy.cmdline, at);
                 at = copy_bytes(&copy.image, at);
                 at = copy_bytes(&copy.initrd, at);
-                copy_bytes(&copy.io_data, at);
+                at = copy_bytes(&copy.io_data, at);
+                at = copy_bytes(&copy.digest_parts, at);
+                copy_bytes(&copy.memory_ranges, at);
         }
         size_t slot = q->head + q->count;
         q->entries[slot] = copy;

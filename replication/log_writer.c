@@ -41,7 +41,7 @@ static struct state_writer take_pending(struct log_writer *w, uint64_t *last)
 {
         struct state_writer batch = w->pending;
         state_writer__init(&w->pending);
-        *last = w->pending_last;
+        *last = w->carrying = w->pending_last;
         return batch;
 }
 
@@ -57,8 +57,6 @@ static int carry(struct log_writer *w, struct state_writer *batch, uint64_t last
                 w->written = last;
                 if (w->safety == LOG_SAFE_WHEN_WRITTEN)
                         w->safe = last;
-                else if (w->safety == LOG_SAFE_WHEN_ACKED && w->acked > w->safe)
-                        w->safe = w->acked < last ? w->acked : last;
                 pthread_cond_broadcast(&w->progress);
         }
         bool sync = w->safety == LOG_SAFE_WHEN_SYNCED;
@@ -117,7 +115,7 @@ int log_writer__start(struct log_writer *w, struct log_sink *sink, enum log_safe
         w->sink = sink;
         w->safety = safety;
         state_writer__init(&w->pending);
-        w->appended = w->pending_last = w->written = w->safe = w->flush_wanted = w->acked = 0;
+        w->appended = w->pending_last = w->written = w->safe = w->flush_wanted = w->carrying = 0;
         w->closing = false;
         w->error = 0;
         w->error_text[0] = '\0';
@@ -197,40 +195,6 @@ int log_writer__wait_safe_for(struct log_writer *w, uint64_t seq, int timeout_ms
         int result = w->safe >= seq ? 0 : w->error ? w->error : -ETIMEDOUT;
         pthread_mutex_unlock(&w->lock);
         return result;
-}
-
-void log_writer__set_safety(struct log_writer *w, enum log_safety safety)
-{
-        pthread_mutex_lock(&w->lock);
-        w->safety = safety;
-        bool moved = safety == LOG_SAFE_WHEN_WRITTEN && w->written > w->safe;
-        if (moved) {
-                w->safe = w->written;
-                pthread_cond_broadcast(&w->progress);
-        }
-        uint64_t safe = w->safe;
-        pthread_mutex_unlock(&w->lock);
-        if (moved && w->on_progress)
-                w->on_progress(w->progress_context, safe);
-}
-
-/* An acknowledgement can overtake the write it acknowledges (the peer
- * answers before send() has returned here): what lies past `written` is
- * kept and becomes safe as soon as it is written. */
-void log_writer__acknowledge(struct log_writer *w, uint64_t seq)
-{
-        pthread_mutex_lock(&w->lock);
-        if (seq > w->acked)
-                w->acked = seq;
-        uint64_t reach = w->acked < w->written ? w->acked : w->written;
-        bool moved = reach > w->safe;
-        if (moved) {
-                w->safe = reach;
-                pthread_cond_broadcast(&w->progress);
-        }
-        pthread_mutex_unlock(&w->lock);
-        if (moved && w->on_progress)
-                w->on_progress(w->progress_context, reach);
 }
 
 uint64_t log_writer__safe(struct log_writer *w)

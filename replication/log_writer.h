@@ -2,11 +2,12 @@
  * a thread of the writer carries them to their sink (a file, a socket) and
  * reports how far the log is
  *   written: handed to the kernel (write returned), and
- *   safe:    as safe as the sink makes it: written (--sync=write), on disk
- *            (--sync=fsync, one fdatasync covering everything waiting), or
- *            acknowledged by the backup (the sink reports it).
- * Output commit (output_commit.h) releases a console byte only once the
- * log is safe up to the record that precedes it.
+ *   safe:    as safe as the sink makes it: written (--sync=write, and a
+ *            primary's link, whose protocol then waits for the backup's
+ *            acknowledgement: primary_protocol.h), or on disk (--sync=fsync,
+ *            one fdatasync covering everything waiting).
+ * Output commit (output_commit.h) releases an output only once the log is
+ * safe up to the record that precedes it.
  *
  * Records are written when output waits for them (log_writer__flush),
  * when enough have piled up, and every LOG_WRITER_IDLE_FLUSH_MS anyway. */
@@ -26,7 +27,6 @@
 enum log_safety {
         LOG_SAFE_WHEN_WRITTEN, /* --sync=write */
         LOG_SAFE_WHEN_SYNCED,  /* --sync=fsync */
-        LOG_SAFE_WHEN_ACKED,   /* a backup acknowledges (log_writer__acknowledge) */
 };
 
 struct log_sink {
@@ -53,9 +53,8 @@ struct log_writer {
         uint64_t appended;       /* seq of the last record appended */
         uint64_t pending_last;   /* seq of the last record in pending */
         uint64_t written, safe;
-        uint64_t acked;          /* the highest seq acknowledged (a peer may
-                                  * acknowledge a record before its write
-                                  * has returned here) */
+        uint64_t carrying;       /* the last seq of the batch being written
+                                  * (the sink may read it in its write) */
         uint64_t flush_wanted;   /* write at least up to this seq soon */
         bool closing;
         int error;               /* -errno of the first failure, 0 while none */
@@ -63,8 +62,8 @@ struct log_writer {
         char error_text[256];
         struct log_writer_stats stats;
         /* Set before log_writer__start. on_progress runs on the writer's
-         * thread (or the acknowledging one) each time `safe` advances,
-         * on_failure once when the writer fails; never under the lock. */
+         * thread each time `safe` advances, on_failure once when the
+         * writer fails; never under the lock. */
         void (*on_progress)(void *context, uint64_t safe);
         void *progress_context;
         void (*on_failure)(void *context);
@@ -84,12 +83,6 @@ void log_writer__flush(struct log_writer *w);
 int log_writer__wait_safe(struct log_writer *w, uint64_t seq);
 /* The same for at most timeout_ms: -ETIMEDOUT if it is not safe by then. */
 int log_writer__wait_safe_for(struct log_writer *w, uint64_t seq, int timeout_ms);
-/* Changes what safe means from now on. To LOG_SAFE_WHEN_WRITTEN (a
- * primary alone, having won the arbiter): everything written is safe at
- * once. */
-void log_writer__set_safety(struct log_writer *w, enum log_safety safety);
-/* For LOG_SAFE_WHEN_ACKED: the backup holds every record up to seq. */
-void log_writer__acknowledge(struct log_writer *w, uint64_t seq);
 uint64_t log_writer__safe(struct log_writer *w);
 uint64_t log_writer__written(struct log_writer *w);
 struct log_writer_stats log_writer__stats(struct log_writer *w);

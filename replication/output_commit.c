@@ -12,16 +12,27 @@ static uint64_t monotonic_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool is_safe(const struct output_commit *oc, uint64_t seq)
+{
+        return seq <= oc->safe || oc->closing;
+}
+
 /* Chunks at the front whose records are safe, and how far they reach. */
-static size_t releasable(const struct output_commit *oc, uint64_t *until)
+static size_t releasable_chunks(const struct output_commit *oc, uint64_t *until)
 {
         size_t n = 0;
-        *until = oc->released;
-        while (n < oc->chunk_count && (oc->chunks[n].seq <= oc->safe || oc->closing)) {
+        *until = oc->taken;
+        while (n < oc->chunk_count && is_safe(oc, oc->chunks[n].seq)) {
                 *until = oc->chunks[n].end;
                 n++;
         }
         return n;
+}
+
+static bool anything_releasable(const struct output_commit *oc)
+{
+        uint64_t until;
+        return releasable_chunks(oc, &until) || (oc->outputs && is_safe(oc, oc->outputs->seq));
 }
 
 static void account_latency(struct output_commit *oc, size_t chunks, uint64_t now)
@@ -37,45 +48,115 @@ static void account_latency(struct output_commit *oc, size_t chunks, uint64_t no
         oc->chunk_count -= chunks;
 }
 
-static bool gate_open(struct output_commit *oc)
+/* Detaches the held outputs whose records are safe, in order. */
+static struct held_output *take_outputs(struct output_commit *oc)
 {
-        if (!oc->gate)
-                return true;
-        pthread_mutex_unlock(&oc->lock);
-        bool open = oc->gate(oc->hook_context);
-        pthread_mutex_lock(&oc->lock);
-        return open;
+        struct held_output *first = oc->outputs, **end = &oc->outputs;
+        while (*end && is_safe(oc, (*end)->seq))
+                end = &(*end)->next;
+        if (end == &oc->outputs)
+                return NULL;
+        oc->outputs = *end;
+        if (!oc->outputs)
+                oc->outputs_tail = &oc->outputs;
+        *end = NULL;
+        return first;
 }
 
-/* Emits without the lock, from a private copy, so the vCPU thread can hold
- * more meanwhile. */
-static void emit_released(struct output_commit *oc)
+static void discard_outputs(struct held_output *h)
+{
+        while (h) {
+                struct held_output *next = h->next;
+                h->discard(h);
+                h = next;
+        }
+}
+
+/* Fenced, or the log failed: nothing held leaves, now or later. */
+static void discard_everything(struct output_commit *oc)
+{
+        oc->discard = true;
+        oc->chunk_count = 0;
+        oc->taken = oc->produced;
+        struct held_output *h = oc->outputs;
+        for (struct held_output *o = h; o; o = o->next)
+                oc->stats.outputs_discarded++;
+        oc->outputs = NULL;
+        oc->outputs_tail = &oc->outputs;
+        pthread_mutex_unlock(&oc->lock);
+        discard_outputs(h);
+        pthread_mutex_lock(&oc->lock);
+}
+
+static enum permit begin_permit(struct output_commit *oc)
+{
+        if (!oc->gate.begin)
+                return PERMIT_GO;
+        pthread_mutex_unlock(&oc->lock);
+        enum permit p = oc->gate.begin(oc->gate.context);
+        pthread_mutex_lock(&oc->lock);
+        return p;
+}
+
+/* One batch under one permit: the console bytes whose records are safe,
+ * from a private copy so the vCPU thread can hold more meanwhile, and the
+ * other outputs, handed back to their owners. */
+static void release_batch(struct output_commit *oc)
 {
         uint64_t until;
-        size_t chunks = releasable(oc, &until);
-        if (!chunks)
-                return;
-        if (!gate_open(oc)) {
-                if (oc->closing)
-                        oc->discard = true; /* fenced for good: nothing more leaves */
-                return;
+        size_t chunks = releasable_chunks(oc, &until);
+        size_t n = (size_t)(until - oc->taken);
+        uint8_t *copy = n ? malloc(n) : NULL;
+        if (n && !copy) {
+                if (oc->gate.end)
+                        oc->gate.end(oc->gate.context);
+                return; /* tried again at the next wake */
         }
-        chunks = releasable(oc, &until);
-        size_t n = (size_t)(until - oc->released);
-        uint8_t *copy = malloc(n ? n : 1);
-        if (copy && n)
-                memcpy(copy, oc->bytes + (oc->released - oc->base), n);
+        if (n)
+                memcpy(copy, oc->bytes + (oc->taken - oc->base), n);
+        uint64_t from = oc->taken;
         account_latency(oc, chunks, monotonic_ns());
-        oc->released = until;
-        oc->stats.released = until;
-        bool discard = oc->discard;
+        oc->taken = until;
+        struct held_output *outputs = take_outputs(oc);
         pthread_mutex_unlock(&oc->lock);
-        if (copy && !discard)
-                oc->emit(oc->emit_context, copy, n);
+        size_t left = n ? oc->emit(oc->emit_context, copy, n) : 0;
         free(copy);
-        if (!discard && oc->released_hook)
-                oc->released_hook(oc->hook_context, until);
+        unsigned handed = 0;
+        for (struct held_output *h = outputs, *next; h; h = next, handed++) {
+                next = h->next;
+                h->release(h);
+        }
+        if (oc->gate.end)
+                oc->gate.end(oc->gate.context);
         pthread_mutex_lock(&oc->lock);
+        oc->stats.outputs_released += handed;
+        oc->stats.batches++;
+        /* The release mark covers only what left: bytes the console
+         * refused are re-emitted by a backup that goes live. */
+        if (left < n)
+                oc->console_failed = true;
+        if (left && oc->released == from) {
+                oc->released = from + left;
+                oc->stats.released = oc->released;
+                uint64_t mark = oc->released;
+                if (oc->released_hook) {
+                        pthread_mutex_unlock(&oc->lock);
+                        oc->released_hook(oc->hook_context, mark);
+                        pthread_mutex_lock(&oc->lock);
+                }
+        }
+}
+
+static void wait_a_little(struct output_commit *oc)
+{
+        struct timespec in_10ms;
+        clock_gettime(CLOCK_REALTIME, &in_10ms);
+        in_10ms.tv_nsec += 10000000;
+        if (in_10ms.tv_nsec >= 1000000000) {
+                in_10ms.tv_sec++;
+                in_10ms.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&oc->wake, &oc->lock, &in_10ms);
 }
 
 static void *release_thread(void *arg)
@@ -83,26 +164,23 @@ static void *release_thread(void *arg)
         struct output_commit *oc = arg;
         pthread_mutex_lock(&oc->lock);
         for (;;) {
-                uint64_t until;
-                while (!releasable(oc, &until) && !oc->closing)
+                while (!anything_releasable(oc) && !oc->closing)
                         pthread_cond_wait(&oc->wake, &oc->lock);
-                /* A closed gate is polled: what opens it is not ours to see. */
-                if (!oc->closing && oc->gate && !gate_open(oc)) {
-                        struct timespec in_10ms;
-                        clock_gettime(CLOCK_REALTIME, &in_10ms);
-                        in_10ms.tv_nsec += 10000000;
-                        if (in_10ms.tv_nsec >= 1000000000) {
-                                in_10ms.tv_sec++;
-                                in_10ms.tv_nsec -= 1000000000;
-                        }
-                        pthread_cond_timedwait(&oc->wake, &oc->lock, &in_10ms);
-                        continue;
-                }
-                if (oc->closing && !oc->discard)
-                        emit_released(oc);
-                if (oc->closing)
+                if (oc->discard) {
+                        discard_everything(oc);
                         break;
-                emit_released(oc);
+                }
+                if (!anything_releasable(oc))
+                        break; /* closing, and everything has left */
+                /* A permit that waits is polled: what grants it (an
+                 * acknowledgement, the arbiter's answer) is not ours to see. */
+                enum permit p = begin_permit(oc);
+                if (p == PERMIT_GO)
+                        release_batch(oc);
+                else if (p == PERMIT_NEVER)
+                        oc->discard = true;
+                else
+                        wait_a_little(oc);
         }
         pthread_mutex_unlock(&oc->lock);
         return NULL;
@@ -114,8 +192,9 @@ int output_commit__start(struct output_commit *oc, output_emit_fn emit, void *co
         memset(oc, 0, sizeof(*oc));
         oc->emit = emit;
         oc->emit_context = context;
-        oc->base = oc->produced = oc->released = produced_before;
+        oc->base = oc->produced = oc->taken = oc->released = produced_before;
         oc->stats.produced = oc->stats.released = produced_before;
+        oc->outputs_tail = &oc->outputs;
         pthread_mutex_init(&oc->lock, NULL);
         pthread_cond_init(&oc->wake, NULL);
         int rc = pthread_create(&oc->thread, NULL, release_thread, oc);
@@ -123,14 +202,18 @@ int output_commit__start(struct output_commit *oc, output_emit_fn emit, void *co
         return -rc;
 }
 
-/* Drops released bytes from the front once they are half the buffer. */
+/* Drops released bytes from the front once they are half the buffer
+ * (output_commit__unreleased needs the rest); once the console has failed
+ * for good, the release mark stays where it failed and whatever was taken
+ * goes. */
 static void compact(struct output_commit *oc)
 {
-        size_t done = (size_t)(oc->released - oc->base);
+        uint64_t upto = oc->console_failed ? oc->taken : oc->released;
+        size_t done = (size_t)(upto - oc->base);
         if (!oc->bytes || done < oc->capacity / 2)
                 return;
-        memmove(oc->bytes, oc->bytes + done, (size_t)(oc->produced - oc->released));
-        oc->base = oc->released;
+        memmove(oc->bytes, oc->bytes + done, (size_t)(oc->produced - upto));
+        oc->base = upto;
 }
 
 static int grow(struct output_commit *oc, size_t n)
@@ -179,6 +262,26 @@ int output_commit__hold(struct output_commit *oc, const uint8_t *bytes, size_t n
         return rc;
 }
 
+void output_commit__hold_output(struct output_commit *oc, struct held_output *h, uint64_t seq)
+{
+        h->seq = seq;
+        h->next = NULL;
+        pthread_mutex_lock(&oc->lock);
+        bool discard = oc->discard;
+        if (!discard) {
+                *oc->outputs_tail = h;
+                oc->outputs_tail = &h->next;
+                oc->stats.outputs_held++;
+                if (seq <= oc->safe)
+                        pthread_cond_signal(&oc->wake);
+        } else {
+                oc->stats.outputs_discarded++;
+        }
+        pthread_mutex_unlock(&oc->lock);
+        if (discard)
+                h->discard(h);
+}
+
 void output_commit__safe(struct output_commit *oc, uint64_t seq)
 {
         pthread_mutex_lock(&oc->lock);
@@ -189,12 +292,12 @@ void output_commit__safe(struct output_commit *oc, uint64_t seq)
         pthread_mutex_unlock(&oc->lock);
 }
 
-void output_commit__set_hooks(struct output_commit *oc, bool (*gate)(void *context),
-                              void (*released_hook)(void *context, uint64_t released),
-                              void *context)
+void output_commit__set_gate(struct output_commit *oc, const struct permit_gate *gate,
+                             void (*released_hook)(void *context, uint64_t released),
+                             void *context)
 {
         pthread_mutex_lock(&oc->lock);
-        oc->gate = gate;
+        oc->gate = *gate;
         oc->released_hook = released_hook;
         oc->hook_context = context;
         pthread_mutex_unlock(&oc->lock);
@@ -216,15 +319,20 @@ uint64_t output_commit__released(struct output_commit *oc)
         return v;
 }
 
-bool output_commit__wait_released(struct output_commit *oc, uint64_t offset, int timeout_ms)
+int output_commit__unreleased(struct output_commit *oc, uint64_t *from, uint8_t **bytes,
+                              size_t *n)
 {
-        for (int waited = 0; waited <= timeout_ms; waited++) {
-                if (output_commit__released(oc) >= offset)
-                        return true;
-                struct timespec ms = { .tv_nsec = 1000000 };
-                nanosleep(&ms, NULL);
-        }
-        return false;
+        pthread_mutex_lock(&oc->lock);
+        *from = oc->released > oc->base ? oc->released : oc->base;
+        *n = (size_t)(oc->produced - *from);
+        *bytes = NULL;
+        int rc = 0;
+        if (*n && !(*bytes = malloc(*n)))
+                rc = -ENOMEM;
+        else if (*n)
+                memcpy(*bytes, oc->bytes + (*from - oc->base), *n);
+        pthread_mutex_unlock(&oc->lock);
+        return rc;
 }
 
 struct output_commit_stats output_commit__stats(struct output_commit *oc)
@@ -240,16 +348,19 @@ void output_commit__close(struct output_commit *oc, bool release_rest)
         if (oc->thread_started) {
                 pthread_mutex_lock(&oc->lock);
                 oc->closing = true;
-                oc->discard = !release_rest;
+                if (!release_rest)
+                        oc->discard = true;
                 pthread_cond_signal(&oc->wake);
                 pthread_mutex_unlock(&oc->lock);
                 pthread_join(oc->thread, NULL);
                 oc->thread_started = false;
         }
+        discard_outputs(oc->outputs);
         pthread_cond_destroy(&oc->wake);
         pthread_mutex_destroy(&oc->lock);
         free(oc->bytes);
         free(oc->chunks);
         oc->bytes = NULL;
         oc->chunks = NULL;
+        oc->outputs = NULL;
 }

@@ -93,6 +93,17 @@ static void hold_output(void *context, const uint8_t *bytes, size_t n)
                 log_writer__flush(r->writer);
 }
 
+/* The output rule for the disk: a write, flush or discard leaves only once
+ * the records before it are safe, like a console byte; a replay issues it
+ * at the same position from the same records. The log is written now, as
+ * for a line's end: the guest waits for its completion. */
+static void hold_disk_output(void *context, struct held_output *h)
+{
+        struct recorder *r = context;
+        output_commit__hold_output(r->output, h, r->seq);
+        log_writer__flush(r->writer);
+}
+
 static void begin_epoch(struct recorder *r, uint64_t now_ns)
 {
         r->in_epoch = true;
@@ -116,16 +127,30 @@ static bool verifies_memory(const struct recorder *r)
         return r->opts.verify_every && (r->base.counters.epochs + 1) % r->opts.verify_every == 0;
 }
 
+/* The memory hash, and its ranges so that a replica that differs can say
+ * where. */
+static int hash_memory(struct recorder *r, struct log_entry *e, uint64_t *ranges)
+{
+        int rc = r->base.control->memory_hash(r->base.m, &e->memory_hash);
+        unsigned n = rc ? 0 : machine__memory_ranges(r->base.m, ranges, LOG_MAX_MEMORY_RANGES);
+        e->memory_ranges = (struct log_bytes){ (const uint8_t *)ranges, n * sizeof(uint64_t) };
+        r->base.counters.memory_hashes++;
+        return rc;
+}
+
 static void end_epoch(struct recorder *r, enum epoch_cause cause, uint8_t vector)
 {
+        uint32_t parts[LOG_MAX_DIGEST_PARTS];
+        uint64_t ranges[LOG_MAX_MEMORY_RANGES];
+        unsigned n = machine__state_digest_parts(r->base.m, parts, LOG_MAX_DIGEST_PARTS);
         struct log_entry e = { .kind = LOG_EPOCH_END, .cause = (uint8_t)cause, .vector = vector,
-                               .digest = machine__state_digest(r->base.m) };
+                               .digest = machine__state_digest(r->base.m),
+                               .digest_parts = { (const uint8_t *)parts, n * sizeof(uint32_t) } };
         if (verifies_memory(r)) {
-                int rc = r->base.control->memory_hash(r->base.m, &e.memory_hash);
+                int rc = hash_memory(r, &e, ranges);
                 if (rc)
                         fail(r, "hashing guest memory: %s", strerror(-rc));
                 e.has_memory_hash = true;
-                r->base.counters.memory_hashes++;
         }
         append(r, &e);
         close_epoch(r);
@@ -210,9 +235,10 @@ static void take_checkpoint(struct recorder *r)
         uint64_t start = session__host_ns();
         struct checkpoint_capture c = { 0 };
         struct log_entry e = { .kind = LOG_CHECKPOINT, .start_position = r->epoch_start };
+        uint64_t ranges[LOG_MAX_MEMORY_RANGES];
         int rc = s->control->capture(s->m, &c);
         if (!rc)
-                rc = s->control->memory_hash(s->m, &e.memory_hash);
+                rc = hash_memory(r, &e, ranges);
         if (rc) {
                 fail(r, "checkpoint at position %llu: %s", (unsigned long long)s->m->position,
                      strerror(-rc));
@@ -226,7 +252,6 @@ static void take_checkpoint(struct recorder *r)
         s->counters.checkpoints++;
         s->counters.checkpoint_pages += c.pages;
         s->counters.checkpoint_bytes += c.length;
-        s->counters.memory_hashes++;
         close_epoch(r);
         uint64_t now = session__host_ns();
         s->counters.checkpoint_ns += now - start;
@@ -292,12 +317,14 @@ int recorder__init(struct recorder *r, struct machine *m, const struct machine_c
                 return -EIO;
         m->console.divert = hold_output;
         m->console.divert_context = r;
+        machine__hold_disk_outputs(m, hold_disk_output, r);
         return 0;
 }
 
 void recorder__release(struct recorder *r)
 {
         r->base.m->console.divert = NULL;
+        machine__hold_disk_outputs(r->base.m, NULL, NULL);
         state_writer__release(&r->scratch);
         state_writer__release(&r->epoch_output);
 }

@@ -154,23 +154,92 @@ static void replayed_wait_until(struct environment *env, uint64_t deadline_ns)
                 environment__wait_until(p->live, deadline_ns);
 }
 
-static void check_memory(struct replayer *p, uint64_t logged, const char *where)
+static uint64_t get_le(const uint8_t *p, unsigned bytes)
+{
+        uint64_t v = 0;
+        for (unsigned i = 0; i < bytes; i++)
+                v |= (uint64_t)p[i] << (8 * i);
+        return v;
+}
+
+/* Appends ", " and text to a list of differences, while it fits. */
+static void list_difference(char *list, size_t size, const char *text)
+{
+        size_t used = strlen(list);
+        if (used + strlen(text) + 8 < size)
+                snprintf(list + used, size - used, "%s%s", used ? ", " : "", text);
+        else if (used + 5 < size && strcmp(list + used - 3, "...") != 0)
+                snprintf(list + used, size - used, ", ...");
+}
+
+/* Which ranges of RAM differ from the log's, by their hashes. */
+static void name_memory_ranges(struct replayer *p, struct log_bytes logged, char *out, size_t size)
+{
+        uint64_t mine[LOG_MAX_MEMORY_RANGES];
+        unsigned n = (unsigned)(logged.length / 8);
+        out[0] = '\0';
+        if (!n || machine__memory_ranges(p->base.m, mine, n) != n)
+                return;
+        for (unsigned i = 0; i < n; i++) {
+                if (mine[i] == get_le(logged.data + 8 * i, 8))
+                        continue;
+                uint64_t start, end;
+                memory_hash__range_bounds(&p->base.m->memory_hash, i, n, &start, &end);
+                char range[64];
+                snprintf(range, sizeof(range), "[0x%llx, 0x%llx)", (unsigned long long)start,
+                         (unsigned long long)end);
+                list_difference(out, size, range);
+        }
+}
+
+static void check_memory(struct replayer *p, const struct log_entry *e, const char *where)
 {
         uint64_t hash;
         int rc = p->base.control->memory_hash(p->base.m, &hash);
         p->base.counters.memory_hashes++;
-        if (rc)
+        if (rc) {
                 stop(p, RUN_HOST_ERROR, "hashing guest memory: %s", strerror(-rc));
-        else if (hash != logged)
-                stop(p, RUN_DIVERGED, "epoch %llu, position %llu: guest memory hash %016llx, the log has %016llx (%s)",
-                     (unsigned long long)epoch_number(p), (unsigned long long)position(p),
-                     (unsigned long long)hash, (unsigned long long)logged, where);
+                return;
+        }
+        if (hash == e->memory_hash)
+                return;
+        char ranges[300];
+        name_memory_ranges(p, e->memory_ranges, ranges, sizeof(ranges));
+        stop(p, RUN_DIVERGED, "epoch %llu, position %llu: guest memory hash %016llx, the log has %016llx (%s)%s%s",
+             (unsigned long long)epoch_number(p), (unsigned long long)position(p),
+             (unsigned long long)hash, (unsigned long long)e->memory_hash, where,
+             ranges[0] ? "; it differs in guest memory " : "", ranges);
+}
+
+/* Which parts of the machine differ from the log's digest parts. */
+static void name_digest_parts(struct replayer *p, struct log_bytes logged, char *out, size_t size)
+{
+        uint32_t mine[LOG_MAX_DIGEST_PARTS];
+        unsigned n = machine__state_digest_parts(p->base.m, mine, LOG_MAX_DIGEST_PARTS);
+        unsigned theirs = (unsigned)(logged.length / 4);
+        out[0] = '\0';
+        for (unsigned i = 0; i < n || i < theirs; i++) {
+                if (i < n && i < theirs && mine[i] == (uint32_t)get_le(logged.data + 4 * i, 4))
+                        continue;
+                char name[64];
+                machine__digest_part_name(p->base.m, i, name, sizeof(name));
+                list_difference(out, size, name);
+        }
 }
 
 static void close_epoch(struct replayer *p)
 {
         p->in_epoch = false;
         p->base.counters.epochs++;
+}
+
+static void report_digest(struct replayer *p, const struct log_entry *e, uint32_t digest)
+{
+        char parts[300];
+        name_digest_parts(p, e->digest_parts, parts, sizeof(parts));
+        stop(p, RUN_DIVERGED, "epoch %llu, position %llu: state digest %08x, the log has %08x%s%s",
+             (unsigned long long)epoch_number(p), (unsigned long long)position(p), digest, e->digest,
+             parts[0] ? "; it differs in " : "", parts);
 }
 
 static void check_epoch_end(struct replayer *p, enum epoch_cause cause, uint8_t vector)
@@ -188,10 +257,9 @@ static void check_epoch_end(struct replayer *p, enum epoch_cause cause, uint8_t 
                 stop(p, RUN_DIVERGED, "epoch %llu, position %llu: interrupt vector 0x%x, the log has 0x%x",
                      epoch, at, vector, e->vector);
         else if (e->digest != digest)
-                stop(p, RUN_DIVERGED, "epoch %llu, position %llu: state digest %08x, the log has %08x",
-                     epoch, at, digest, e->digest);
+                report_digest(p, e, digest);
         else if (e->has_memory_hash)
-                check_memory(p, e->memory_hash, "at the epoch's end");
+                check_memory(p, e, "at the epoch's end");
         log_queue__pop(&p->epoch);
         close_epoch(p);
 }
@@ -241,7 +309,7 @@ static void apply_checkpoint(struct replayer *p, struct session_answer *a)
         if (m->clock_ns > p->last_time)
                 p->last_time = m->clock_ns;
         machine__console_output(m, e->output.data, (size_t)e->output.length);
-        check_memory(p, e->memory_hash, "after a checkpoint");
+        check_memory(p, e, "after a checkpoint");
         p->base.counters.checkpoints++;
         p->base.counters.checkpoint_bytes += e->state.length;
         log_queue__pop(&p->epoch);

@@ -76,10 +76,46 @@ static int boot(struct replica *r, const struct run_options *opts, int console_f
                 status = machine__add_disk(&r->m, opts->disk_spec, true, err, err_size);
         if (!status)
                 status = command__load_boot_files(&r->m, opts, &files, err, err_size);
+        if (!status) {
+                struct pair_identity *id = &r->popts.identity;
+                command__boot_files_digest(&files, id->image_digest);
+                id->ram_size = r->m.ram_size;
+                id->disk_sectors = r->m.disk ? r->m.disk->device.config.capacity : 0;
+        }
         command__release_boot_files(&files);
         if (!status)
                 status = machine__start(&r->m, NULL, NULL, err, err_size);
         return status;
+}
+
+/* What a backup was given of its pair: the primary must match it. */
+static int expected_identity(const struct run_options *opts, struct pair_identity *id, char *err,
+                             size_t err_size)
+{
+        memset(id, 0, sizeof(*id));
+        if (opts->mem_given)
+                id->ram_size = opts->mem_bytes;
+        if (opts->image) {
+                struct boot_files files;
+                int status = command__read_boot_files(opts, &files, err, err_size);
+                if (status)
+                        return status;
+                command__boot_files_digest(&files, id->image_digest);
+                command__release_boot_files(&files);
+        }
+        if (opts->disk_spec) {
+                char *path;
+                struct block_file_options disk;
+                uint64_t size;
+                if (block_file__parse_spec(opts->disk_spec, &path, &disk, err, err_size))
+                        return EXIT_USAGE;
+                int status = block_file__probe(path, &size, err, err_size);
+                free(path);
+                if (status)
+                        return status;
+                id->disk_sectors = size / BLOCK_SECTOR_SIZE;
+        }
+        return 0;
 }
 
 /* A replica fenced after its run ended (waiting for its backup to hold
@@ -90,7 +126,7 @@ static int fence_outranks(struct primary *p, const char *who, bool fenced, int s
         if (!fenced || status == EXIT_LOST_ARBITER)
                 return status;
         fprintf(stderr, "ftvmm: %s: %s; the guest's last output was not released here\n", who,
-                p->stop_message);
+                primary__fence_reason(p));
         return EXIT_LOST_ARBITER;
 }
 
@@ -125,10 +161,16 @@ static int follow_primary(struct replica *r, const struct run_options *opts, int
                           char *err, size_t err_size)
 {
         int timeout_ms = (int)(opts->connect_timeout_s * 1000);
+        struct pair_identity expected;
+        int status = expected_identity(opts, &expected, err, err_size);
+        if (status)
+                return status;
         int fd = tcp__connect(opts->connect_address, timeout_ms, err, err_size);
         if (fd < 0)
                 return EXIT_HOST_ERROR;
-        int status = backup__connect(&r->backup, fd, &r->popts, &r->arbiter.arbiter, err, err_size);
+        status = backup__connect(&r->backup, fd, &r->popts, &expected,
+                                 opts->uncertain_error ? UNCERTAIN_ERROR : UNCERTAIN_REISSUE,
+                                 &r->arbiter.arbiter, err, err_size);
         if (!status)
                 status_server__serve_backup(&r->status, &r->backup);
         struct log_entry first;
@@ -139,12 +181,9 @@ static int follow_primary(struct replica *r, const struct run_options *opts, int
                                                         (size_t)first.state.length, "the primary's machine state",
                                                         console_fd, command__console_name(opts),
                                                         opts->disk_spec, err, err_size);
-        int rc = status ? 0 : backup__start(&r->backup, &r->m, &machine_control__kvm,
-                                            environment__live(), r->listen_fd);
-        if (rc) {
-                snprintf(err, err_size, "dirty-page tracking (KVM_MEM_LOG_DIRTY_PAGES): %s", strerror(-rc));
-                status = EXIT_KVM_UNAVAILABLE;
-        }
+        if (!status)
+                status = backup__start(&r->backup, &r->m, &machine_control__kvm, environment__live(),
+                                       r->listen_fd, err, err_size);
         return status;
 }
 
@@ -214,8 +253,6 @@ int cmd_launch(int argc, char **argv)
         const char *misfit = opts.restore_path ? "--restore" :
                              opts.until_position ? "--until and --snapshot" :
                              opts.log_path ? "--log (the log goes to the backup)" : NULL;
-        if (!misfit && opts.role == ROLE_BACKUP && opts.initrd_path)
-                misfit = "--initrd on a backup (it takes the machine from the primary)";
         if (!misfit && opts.record_tuning_given && opts.sync != LOG_SYNC_WRITE)
                 misfit = "--sync (output waits for the backup's acknowledgement)";
         if (misfit) {

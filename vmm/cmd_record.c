@@ -28,9 +28,9 @@ static void release_output(void *context, uint64_t safe)
         output_commit__safe(context, safe);
 }
 
-static void emit_to_console(void *context, const uint8_t *bytes, size_t n)
+static size_t emit_to_console(void *context, const uint8_t *bytes, size_t n)
 {
-        machine__console_emit(context, bytes, n);
+        return machine__console_emit(context, bytes, n);
 }
 
 static void kick_vcpu(void *context)

@@ -45,15 +45,16 @@ static int restore_machine(struct machine *m, const struct run_options *opts, in
         free(snapshot);
         if (status)
                 return status;
-        /* P7, as at a failover: what the saved machine had in flight never
-         * completed in this process; its driver reissues it. */
-        unsigned uncertain = machine__raise_uncertain_interrupts(m);
-        if (uncertain)
-                fprintf(stderr, "ftvmm: %u disk request(s) in flight in the snapshot completed as uncertain\n",
-                        uncertain);
         status = machine__connect_disk(m, err, err_size);
         if (status)
                 return status;
+        /* P7, as at a failover: what the saved machine had in flight never
+         * completed in this process. */
+        unsigned settled = machine__settle_outstanding_io(m, opts->uncertain_error ? UNCERTAIN_ERROR
+                                                                                  : UNCERTAIN_REISSUE);
+        if (settled)
+                fprintf(stderr, "ftvmm: %u disk request(s) in flight in the snapshot %s\n", settled,
+                        opts->uncertain_error ? "completed as uncertain" : "reissued");
         uint64_t now = environment__monotonic_ns(environment__live());
         pit8254__rebase(&m->pit, m->clock_ns, now);
         m->clock_ns = now;

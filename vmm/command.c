@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "exit_status.h"
 #include "host_kvm.h"
@@ -103,6 +104,20 @@ void command__print_stats(const struct machine *m, const struct session *s,
                 (unsigned long long)c->checkpoint_pages, (unsigned long long)c->checkpoint_bytes,
                 c->checkpoints ? (double)c->checkpoint_ns / 1e6 / (double)c->checkpoints : 0.0,
                 (unsigned long long)c->memory_hashes);
+}
+
+void command__boot_files_digest(const struct boot_files *files, uint8_t out[16])
+{
+        XXH3_state_t *state = XXH3_createState();
+        XXH128_hash_t h = { 0, 0 };
+        if (state && XXH3_128bits_reset(state) == XXH_OK &&
+            XXH3_128bits_update(state, files->image, files->image_size) == XXH_OK &&
+            (!files->initrd || XXH3_128bits_update(state, files->initrd, files->initrd_size) == XXH_OK))
+                h = XXH3_128bits_digest(state);
+        XXH3_freeState(state);
+        XXH128_canonical_t canonical;
+        XXH128_canonicalFromHash(&canonical, h);
+        memcpy(out, canonical.digest, 16);
 }
 
 static double seconds_since(uint64_t start_ns)

@@ -40,6 +40,9 @@ struct boot_files {
 int command__read_boot_files(const struct run_options *opts, struct boot_files *files,
                              char *err, size_t err_size);
 void command__release_boot_files(struct boot_files *files);
+/* What names the guest of a pair: XXH3-128 of the image, then of the
+ * initrd if there is one. */
+void command__boot_files_digest(const struct boot_files *files, uint8_t out[16]);
 /* Loads them into a created machine. Returns 0 or an exit status. */
 int command__load_boot_files(struct machine *m, const struct run_options *opts,
                              const struct boot_files *files, char *err, size_t err_size);

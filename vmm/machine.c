@@ -1,5 +1,7 @@
 #include "machine.h"
 
+#include "../replication/log_format.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,27 +16,36 @@
 
 #include <zlib.h>
 
+#include "../replication/log_format.h"
 #include "device_states.h"
 #include "exit_status.h"
 #include "pvh_loader.h"
 #include "vcpu_state.h"
 
-static void console_emit(struct console_output *out, const uint8_t *bytes, size_t count)
+/* Returns the bytes that left. A console that is full (a non-blocking
+ * pipe or terminal) is waited for: output is never dropped for that. */
+static size_t console_emit(struct console_output *out, const uint8_t *bytes, size_t count)
 {
-        while (count && !out->failed) {
-                ssize_t n = write(out->fd, bytes, count);
+        size_t left = 0;
+        while (left < count && !out->failed) {
+                ssize_t n = write(out->fd, bytes + left, count - left);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        struct pollfd p = { .fd = out->fd, .events = POLLOUT };
+                        poll(&p, 1, -1);
+                        continue;
+                }
                 if (n <= 0) {
                         /* Losing the console must not kill the guest. */
                         fprintf(stderr, "ftvmm: %s: console write failed: %s; dropping further output\n",
                                 out->path, n < 0 ? strerror(errno) : "no progress");
                         out->failed = true;
-                        return;
+                        break;
                 }
-                bytes += n;
-                count -= (size_t)n;
+                left += (size_t)n;
         }
+        return left;
 }
 
 static void console_write(void *context, const uint8_t *bytes, size_t count)
@@ -273,9 +284,9 @@ void machine__console_output(struct machine *m, const uint8_t *bytes, size_t cou
         console_write(&m->console, bytes, count);
 }
 
-void machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count)
+size_t machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count)
 {
-        console_emit(&m->console, bytes, count);
+        return console_emit(&m->console, bytes, count);
 }
 
 void machine__set_environment(struct machine *m, struct environment *env)
@@ -285,12 +296,15 @@ void machine__set_environment(struct machine *m, struct environment *env)
         m->rtc.env = env;
 }
 
-unsigned machine__raise_uncertain_interrupts(struct machine *m)
+unsigned machine__settle_outstanding_io(struct machine *m, enum uncertain_policy policy)
 {
-        unsigned raised = 0;
-        for (unsigned i = 0; i < m->io_device_count; i++)
-                raised += m->io_devices[i].complete_as_uncertain(m->io_devices[i].device);
-        return raised;
+        unsigned settled = 0;
+        for (unsigned i = 0; i < m->io_device_count; i++) {
+                struct outstanding_io *io = &m->io_devices[i];
+                settled += policy == UNCERTAIN_REISSUE ? io->reissue(io->device)
+                                                       : io->complete_as_uncertain(io->device);
+        }
+        return settled;
 }
 
 uint32_t machine__state_digest(const struct machine *m)
@@ -301,6 +315,52 @@ uint32_t machine__state_digest(const struct machine *m)
                                   m->position };
         crc = (uint32_t)crc32(crc, (const Bytef *)more, sizeof(more));
         return device_states__crc(m, crc);
+}
+
+unsigned machine__state_digest_parts(const struct machine *m, uint32_t *parts, unsigned max)
+{
+        const struct kvm_sync_regs *s = &m->vm.run->s.regs;
+        const uint64_t more[] = { s->sregs.cr0, s->sregs.cr3, s->sregs.cr4, s->sregs.efer,
+                                  m->position };
+        unsigned n = 0;
+        if (n < max)
+                parts[n++] = (uint32_t)crc32(0L, (const Bytef *)&s->regs, sizeof(s->regs));
+        if (n < max)
+                parts[n++] = (uint32_t)crc32(0L, (const Bytef *)more, sizeof(more));
+        struct state_writer w;
+        state_writer__init(&w);
+        if (device_states__save(m, &w) == 0) {
+                struct state_record_header h;
+                char why[64];
+                for (size_t at = 0; at < w.length && n < max;
+                     at += STATE_RECORD_OVERHEAD + h.payload_length) {
+                        if (state_record__check(w.buf + at, w.length - at, &h, why, sizeof(why)) !=
+                            STATE_RECORD_COMPLETE)
+                                break;
+                        parts[n++] = (uint32_t)crc32(0L, w.buf + at, STATE_RECORD_OVERHEAD + h.payload_length);
+                }
+        }
+        state_writer__release(&w);
+        return n;
+}
+
+unsigned machine__memory_ranges(const struct machine *m, uint64_t *out, unsigned max)
+{
+        return memory_hash__ranges(&m->memory_hash, out, max);
+}
+
+void machine__digest_part_name(const struct machine *m, unsigned i, char *out, size_t size)
+{
+        struct state_record_header formats[LOG_MAX_DIGEST_PARTS];
+        size_t devices = device_states__formats(m, formats, LOG_MAX_DIGEST_PARTS);
+        if (i == 0)
+                snprintf(out, size, "the general registers");
+        else if (i == 1)
+                snprintf(out, size, "the control registers or the position");
+        else if (i - 2 < devices)
+                snprintf(out, size, "device '%.4s'", formats[i - 2].tag);
+        else
+                snprintf(out, size, "part %u", i);
 }
 
 void machine__kick(struct machine *m)
@@ -325,6 +385,29 @@ static unsigned disk_uncertain(void *device)
         return virtio_blk__complete_all_uncertain(device);
 }
 
+static unsigned disk_reissue(void *device)
+{
+        return virtio_blk__reissue_outstanding(device);
+}
+
+static bool is_output(enum block_op op)
+{
+        return op == BLOCK_OP_WRITE || op == BLOCK_OP_FLUSH || op == BLOCK_OP_DISCARD;
+}
+
+/* The device's backend: reads go to the file at once; writes, flushes and
+ * discards too, unless a session holds them as outputs. */
+static int disk_submit(struct block_backend *b, const struct block_request *r)
+{
+        struct machine_disk *d = b->context;
+        if (!d->hold || !is_output(r->op))
+                return block_backend__submit(&d->file.backend, r);
+        struct held_output *h = block_file__hold(&d->file, r);
+        if (!h)
+                return -1; /* completed as an I/O error already */
+        d->hold(d->hold_context, h);
+        return 0;
+}
 static int attach_disk(struct machine *m, struct machine_disk *d, uint64_t size, bool readonly,
                        char *err, size_t err_size)
 {
@@ -348,7 +431,8 @@ static int attach_disk(struct machine *m, struct machine_disk *d, uint64_t size,
                 return EXIT_HOST_ERROR;
         }
         m->io_devices[m->io_device_count++] = (struct outstanding_io){
-                .complete_as_uncertain = disk_uncertain, .device = &d->device };
+                .complete_as_uncertain = disk_uncertain, .reissue = disk_reissue,
+                .device = &d->device };
         return 0;
 }
 
@@ -362,7 +446,7 @@ int machine__connect_disk(struct machine *m, char *err, size_t err_size)
                 return EXIT_USAGE;
         }
         d->connected = true; /* block_file__close is safe after any open */
-        int status = block_file__open(&d->file, d->path, d->device.config.readonly, err, err_size);
+        int status = block_file__open(&d->file, d->path, &d->options, err, err_size);
         if (status)
                 return status;
         if (block_file__sectors(&d->file) != d->device.config.capacity) {
@@ -373,8 +457,29 @@ int machine__connect_disk(struct machine *m, char *err, size_t err_size)
         }
         d->file.wake = disk_wake;
         d->file.wake_context = m;
-        d->device.backend = &d->file.backend;
+        d->backend = (struct block_backend){ .submit = disk_submit, .context = d };
+        d->device.backend = &d->backend;
         return 0;
+}
+
+void machine__hold_disk_outputs(struct machine *m, void (*hold)(void *context, struct held_output *h),
+                                void *context)
+{
+        if (!m->disk)
+                return;
+        m->disk->hold = hold;
+        m->disk->hold_context = context;
+}
+
+void machine__set_disk_gate(struct machine *m, const struct permit_gate *gate)
+{
+        if (m->disk && m->disk->connected)
+                block_file__set_gate(&m->disk->file, gate);
+}
+
+bool machine__disk_idle(struct machine *m, int timeout_ms)
+{
+        return !m->disk || !m->disk->connected || block_file__idle(&m->disk->file, timeout_ms);
 }
 
 static struct machine_disk *new_disk(struct machine *m, char *err, size_t err_size)
@@ -409,10 +514,9 @@ int machine__add_disk(struct machine *m, const char *spec, bool connect, char *e
                       size_t err_size)
 {
         struct machine_disk *d = new_disk(m, err, err_size);
-        bool readonly;
         if (!d)
                 return m->disk ? EXIT_USAGE : EXIT_HOST_ERROR;
-        if (block_file__parse_spec(spec, &d->path, &readonly, err, err_size)) {
+        if (block_file__parse_spec(spec, &d->path, &d->options, err, err_size)) {
                 m->disk = NULL;
                 free(d);
                 return EXIT_USAGE;
@@ -420,7 +524,7 @@ int machine__add_disk(struct machine *m, const char *spec, bool connect, char *e
         uint64_t size;
         int status = block_file__probe(d->path, &size, err, err_size);
         if (!status)
-                status = attach_disk(m, d, size, readonly, err, err_size);
+                status = attach_disk(m, d, size, d->options.readonly, err, err_size);
         if (!status && connect)
                 status = machine__connect_disk(m, err, err_size);
         const char *every = getenv("FTVMM_TEST_UNCERTAIN_EVERY");

@@ -49,13 +49,21 @@ struct console_output {
 };
 
 /* A device whose operations can be outstanding: issued by the guest, their
- * completion not yet in the log (a disk's requests). A backup completes
- * them all as uncertain when it goes live (P7). */
+ * completion not yet in the log (a disk's requests). A backup settles them
+ * when it goes live (P7). */
 struct outstanding_io {
         /* Completes every outstanding operation with an error the guest's
          * driver answers by reissuing it; returns how many there were. */
         unsigned (*complete_as_uncertain)(void *device);
+        /* Performs every outstanding operation again; returns how many. */
+        unsigned (*reissue)(void *device);
         void *device;
+};
+
+/* P7: what becomes of the operations outstanding when a replica goes live. */
+enum uncertain_policy {
+        UNCERTAIN_REISSUE, /* the VMM performs them again: any guest sees ordinary completions */
+        UNCERTAIN_ERROR,   /* an I/O error completes them: for guests that reissue themselves */
 };
 
 #define MACHINE_MAX_IO_DEVICES 8
@@ -64,8 +72,14 @@ struct outstanding_io {
 struct machine_disk {
         struct virtio_blk device;
         struct block_file file;
+        struct block_backend backend; /* the device's: to the file, or held first */
         char *path;
+        struct block_file_options options;
         bool connected;         /* the file is open and the device submits to it */
+        /* The output rule (set by a recording session): a write, flush or
+         * discard is held until the log that leads to it is safe. */
+        void (*hold)(void *context, struct held_output *h);
+        void *hold_context;
         uint64_t applied;       /* completions applied to the device */
         /* Test hook (FTVMM_TEST_UNCERTAIN_EVERY=N): every N-th batch of
          * completions, first complete everything outstanding as uncertain,
@@ -139,6 +153,16 @@ int machine__add_logged_disk(struct machine *m, uint64_t sectors, bool readonly,
 /* Opens the disk's file and starts submitting to it. Returns 0 or an exit
  * status. */
 int machine__connect_disk(struct machine *m, char *err, size_t err_size);
+/* From now on the disk's writes, flushes and discards go to hold (NULL:
+ * straight to the file) as outputs; reads never wait. */
+void machine__hold_disk_outputs(struct machine *m, void (*hold)(void *context, struct held_output *h),
+                                void *context);
+/* The permit every write and discard asks right before it is performed
+ * (NULL: none). Clear it only once machine__disk_idle. */
+void machine__set_disk_gate(struct machine *m, const struct permit_gate *gate);
+/* Waits up to timeout_ms for the disk's queued and running requests to be
+ * performed. True if none is left (or there is no disk file). */
+bool machine__disk_idle(struct machine *m, int timeout_ms);
 /* Takes the disk's finished requests and applies them to the device (DMA,
  * used ring, interrupt): what the live session does whenever the vCPU
  * loop gets control. Returns how many were applied. */
@@ -198,19 +222,32 @@ void machine__destroy(struct machine *m);
  * epoch's), through the diversion if there is one. */
 void machine__console_output(struct machine *m, const uint8_t *bytes, size_t count);
 /* Writes bytes to the console itself, bypassing any diversion: output a
- * session has released, or a replayed checkpoint epoch's. */
-void machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count);
+ * session has released, or a replayed checkpoint epoch's. Returns how many
+ * left (fewer only once the console has failed for good; a full one is
+ * waited for). */
+size_t machine__console_emit(struct machine *m, const uint8_t *bytes, size_t count);
 /* Points the machine and its devices at another environment. */
 void machine__set_environment(struct machine *m, struct environment *env);
 /* From any thread: makes the vCPU leave KVM_RUN (or not enter it) soon. */
 void machine__kick(struct machine *m);
-/* P7: right before a backup goes live, every I/O operation outstanding on
- * it gets an uncertain interrupt. Returns how many there were. */
-unsigned machine__raise_uncertain_interrupts(struct machine *m);
+/* P7: when a replica goes live, every I/O operation outstanding on it is
+ * reissued by the VMM or completed with an uncertain interrupt, as policy
+ * says. Returns how many there were. */
+unsigned machine__settle_outstanding_io(struct machine *m, enum uncertain_policy policy);
 /* A digest of where the guest is: the registers KVM synced into kvm_run,
  * the control registers that say which address space and mode it runs in,
  * the position, and every device's state. Equal on two replicas at the
  * same point of the same run. */
 uint32_t machine__state_digest(const struct machine *m);
+/* The same digest by part, so that two replicas that differ can say
+ * where: the general registers, the control registers and the position,
+ * then each device's saved state in save order. Writes at most max parts
+ * and returns how many. */
+unsigned machine__state_digest_parts(const struct machine *m, uint32_t *parts, unsigned max);
+/* The hashes of ranges of RAM as of the last memory hash (memory_hash.h),
+ * at most max; 0 if none was taken (a session's tests without KVM). */
+unsigned machine__memory_ranges(const struct machine *m, uint64_t *out, unsigned max);
+/* What part i is, for a message: "the general registers", "device PIT "... */
+void machine__digest_part_name(const struct machine *m, unsigned i, char *out, size_t size);
 
 #endif

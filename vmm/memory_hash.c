@@ -53,3 +53,26 @@ int memory_hash__compute(struct machine *m, uint64_t *value)
                              m->memory_hash.pages * sizeof(uint64_t));
         return 0;
 }
+
+void memory_hash__range_bounds(const struct memory_hash *h, unsigned i, unsigned n,
+                               uint64_t *start, uint64_t *end)
+{
+        size_t per = h->pages / n;
+        size_t first = i * per, last = i + 1 == n ? h->pages : first + per;
+        *start = (uint64_t)first * KVM_VM_PAGE_SIZE;
+        *end = (uint64_t)last * KVM_VM_PAGE_SIZE;
+}
+
+unsigned memory_hash__ranges(const struct memory_hash *h, uint64_t *out, unsigned n)
+{
+        if (!h->page_hashes || !n || h->pages < n)
+                return 0;
+        for (unsigned i = 0; i < n; i++) {
+                uint64_t start, end;
+                memory_hash__range_bounds(h, i, n, &start, &end);
+                size_t first = (size_t)(start / KVM_VM_PAGE_SIZE);
+                size_t count = (size_t)((end - start) / KVM_VM_PAGE_SIZE);
+                out[i] = XXH3_64bits(h->page_hashes + first, count * sizeof(uint64_t));
+        }
+        return n;
+}

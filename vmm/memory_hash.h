@@ -21,5 +21,12 @@ void memory_hash__release(struct memory_hash *h);
 /* Collects KVM's dirty log, hashes the dirty pages again and returns the
  * hash of all RAM in *value. Returns 0 or -errno. */
 int memory_hash__compute(struct machine *m, uint64_t *value);
+/* After memory_hash__compute: the hashes of n equal ranges of RAM (the
+ * last one takes the rest), so that two replicas whose memory differs can
+ * say where. Returns how many were written: n, or 0 before any compute. */
+unsigned memory_hash__ranges(const struct memory_hash *h, uint64_t *out, unsigned n);
+/* The guest-physical range of range i of n. */
+void memory_hash__range_bounds(const struct memory_hash *h, unsigned i, unsigned n,
+                               uint64_t *start, uint64_t *end);
 
 #endif

@@ -35,9 +35,18 @@ const char options__run_help[] =
 "      --restore FILE       continue a machine saved by --snapshot, in a fresh\n"
 "                           VM, instead of booting IMAGE (RAM size and\n"
 "                           command line come from the snapshot)\n"
-"      --disk FILE[,readonly]  a virtio-blk disk backed by the raw image FILE,\n"
+"      --uncertain=WHAT     disk requests the snapshot had in flight: 'reissue'\n"
+"                           (default) performs them again, so the guest sees\n"
+"                           ordinary completions; 'error' completes them with\n"
+"                           an I/O error, for a guest that reissues itself\n"
+"      --disk FILE[,readonly][,cache=direct|dsync]\n"
+"                           a virtio-blk disk backed by the raw image FILE,\n"
 "                           named to the guest on its command line as\n"
-"                           virtio_mmio.device=512@0xfeb00000:5\n"
+"                           virtio_mmio.device=512@0xfeb00000:5; a write\n"
+"                           completes only once on the storage, not in this\n"
+"                           host's cache: cache=direct (default) opens FILE\n"
+"                           with O_DIRECT (O_DSYNC where the file system\n"
+"                           refuses it), cache=dsync with O_DSYNC\n"
 "      --initrd FILE        load FILE into guest RAM as the kernel's initial\n"
 "                           RAM disk (the first hvm_start_info module, as\n"
 "                           QEMU passes -initrd to a PVH kernel)\n"
@@ -119,7 +128,7 @@ const char options__replay_help[] =
 
 const char options__launch_help[] =
 "Usage: ftvmm launch --role primary --listen ADDR:PORT --arbiter DIR [OPTION]... IMAGE\n"
-"       ftvmm launch --role backup --connect ADDR:PORT --arbiter DIR [OPTION]...\n"
+"       ftvmm launch --role backup --connect ADDR:PORT --arbiter DIR [OPTION]... [IMAGE]\n"
 "Run IMAGE as one of a replicated pair. The primary runs the guest and\n"
 "streams its log to the backup, releasing console output only once the\n"
 "backup has acknowledged the log that reproduces it; the backup executes\n"
@@ -127,7 +136,9 @@ const char options__launch_help[] =
 "silent, goes live where the outside world last saw the guest. Before\n"
 "going live, and before a primary that lost its backup releases more\n"
 "output, a replica must win the next generation in the arbiter directory;\n"
-"the loser stops (exit 75).\n"
+"the loser stops (exit 75). A backup follows only a primary of the same\n"
+"pair: the same arbiter directory, disk and, where it is given IMAGE (and\n"
+"--initrd, --mem), guest; it refuses any other in one line (exit 78).\n"
 "\n"
 "      --role ROLE          'primary' or 'backup' (required)\n"
 "      --listen ADDR:PORT   primary: where the backup connects; backup:\n"
@@ -151,20 +162,31 @@ const char options__launch_help[] =
 "      --name NAME          this replica in messages and the arbiter's files\n"
 "                           (default HOST:PID)\n"
 "      --control PATH       a Unix socket answering 'ftvmm status PATH'\n"
-"      --disk FILE[,readonly]  the guest's virtio-blk disk, one file both\n"
+"      --disk FILE[,readonly][,cache=direct|dsync]\n"
+"                           the guest's virtio-blk disk, one file both\n"
 "                           replicas see (shared storage): the primary's\n"
 "                           is opened at once; a backup's (required if the\n"
-"                           primary has one) only when it goes live, until\n"
-"                           then its requests complete from the log\n"
+"                           primary has one, of the same size, recorded in\n"
+"                           the same arbiter) only when it goes live, until\n"
+"                           then its requests complete from the log. Writes,\n"
+"                           flushes and discards are outputs: they reach the\n"
+"                           file only once the backup holds the log that\n"
+"                           leads to them\n"
+"      --uncertain=WHAT     P7, the disk requests outstanding when a backup\n"
+"                           goes live: 'reissue' (default) performs them\n"
+"                           again from guest memory, so any guest sees\n"
+"                           ordinary completions; 'error' completes them\n"
+"                           with an I/O error for a guest that reissues\n"
+"                           itself\n"
 "      --epoch MS, --max-stall MS, --verify-every N   as for 'ftvmm record'\n"
-"  and -m/--mem, -c/--cmdline, --initrd (primary), --console, -t/--timeout,\n"
+"  and -m/--mem, -c/--cmdline (primary), --initrd, --console, -t/--timeout,\n"
 "  --exit-status, --stats, --strict-io and --force-emulated-ring0 as for\n"
 "  'ftvmm run'\n"
 "  -h, --help               show this help and exit\n"
 "\n"
 "Exit status: the guest's status (0-63) when it exits, on either replica;\n"
 "75 another replica won the arbiter and this one stopped (do not restart\n"
-"it); otherwise as for 'ftvmm run' (64 usage, 66 a file or directory that\n"
+"it); 78 a backup refused a primary of another pair; otherwise as for 'ftvmm run' (64 usage, 66 a file or directory that\n"
 "cannot be used, 71 a host error, 124 timeout).\n";
 
 int options__parse_size(const char *text, uint64_t *bytes)
@@ -217,7 +239,7 @@ static int parse_milliseconds(const char *option, const char *text, double *ms,
 enum launch_option {
         OPT_ROLE = 1000, OPT_LISTEN, OPT_CONNECT, OPT_ARBITER, OPT_CONTROL, OPT_NAME,
         OPT_HEARTBEAT, OPT_FAILURE_TIMEOUT, OPT_MAX_LAG, OPT_CONNECT_TIMEOUT, OPT_NO_WAIT,
-        OPT_INITRD, OPT_STRICT_IO, OPT_FORCE_RING0,
+        OPT_INITRD, OPT_STRICT_IO, OPT_FORCE_RING0, OPT_UNCERTAIN,
 };
 
 static int parse_lag(const char *text, double *ms, char *err, size_t err_size)
@@ -239,6 +261,11 @@ static int apply_launch_option(int opt, const char *arg, struct run_options *opt
         case OPT_INITRD: opts->initrd_path = arg; return 0;
         case OPT_STRICT_IO: opts->strict_io = true; return 0;
         case OPT_FORCE_RING0: opts->force_emulated_ring0 = true; return 0;
+        case OPT_UNCERTAIN:
+                if (strcmp(arg, "reissue") && strcmp(arg, "error"))
+                        return error_message(err, err_size, "--uncertain '%s': expected 'reissue' or 'error'", arg);
+                opts->uncertain_error = strcmp(arg, "error") == 0;
+                return 0;
         }
         opts->launch_given = true;
         switch (opt) {
@@ -378,11 +405,10 @@ static int check_combination(int argc, char **argv, struct run_options *opts,
                              char *err, size_t err_size)
 {
         if (opts->role == ROLE_BACKUP) {
-                if (optind < argc)
-                        return error_message(err, err_size,
-                                             "a backup takes its machine from the primary; unexpected '%s'",
-                                             argv[optind]);
-                opts->image = "the primary's machine";
+                if (optind + 1 < argc)
+                        return error_message(err, err_size, "unexpected argument '%s'", argv[optind + 1]);
+                /* Optional: the guest the primary must be running. */
+                opts->image = optind < argc ? argv[optind] : NULL;
                 return 0;
         }
         if (!opts->until_position != !opts->snapshot_path)
@@ -429,9 +455,12 @@ int options__parse_launch(int argc, char **argv, struct run_options *opts,
                 return error_message(err, err_size, "a backup needs --connect ADDR:PORT");
         if (opts->role == ROLE_PRIMARY && opts->connect_address)
                 return error_message(err, err_size, "--connect is for a backup");
-        if (opts->role == ROLE_BACKUP && (opts->no_wait || opts->mem_given || opts->cmdline_given))
+        if (opts->role == ROLE_BACKUP && (opts->no_wait || opts->cmdline_given))
                 return error_message(err, err_size,
-                                     "--no-wait, --mem and --cmdline are for a primary (a backup takes them from it)");
+                                     "--no-wait and --cmdline are for a primary (a backup takes them from it)");
+        if (opts->role == ROLE_BACKUP && opts->initrd_path && !opts->image)
+                return error_message(err, err_size, "--initrd on a backup goes with IMAGE (both name the guest "
+                                     "the primary must run)");
         if (opts->failure_timeout_ms <= opts->heartbeat_ms)
                 return error_message(err, err_size,
                                      "--failure-timeout (%g ms) must be longer than --heartbeat (%g ms)",
@@ -471,6 +500,7 @@ static int parse(int argc, char **argv, struct run_options *opts, char *err, siz
                 { "initrd", required_argument, NULL, OPT_INITRD },
                 { "strict-io", no_argument, NULL, OPT_STRICT_IO },
                 { "force-emulated-ring0", no_argument, NULL, OPT_FORCE_RING0 },
+                { "uncertain", required_argument, NULL, OPT_UNCERTAIN },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };

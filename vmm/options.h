@@ -63,6 +63,7 @@ struct run_options {
         const char *initrd_path;      /* --initrd: a PVH module for the kernel */
         bool strict_io;               /* --strict-io: unclaimed I/O stops the guest */
         bool force_emulated_ring0;    /* run a Linux kernel on PVM anyway */
+        bool uncertain_error;         /* --uncertain=error (P7 by I/O errors) */
         bool help;
 };
 

@@ -39,14 +39,13 @@ static void from_backup(struct backup *b, struct status_report *st)
                 return;
         }
         st->role = "backup";
-        pthread_mutex_lock(&b->lock);
-        st->protection = b->primary_lost ? "taking over" :
-                         __atomic_load_n(&b->executing, __ATOMIC_ACQUIRE) ? "following" : "joining";
-        st->generation = b->generation;
-        st->acked_seq = b->acked_seq;
-        st->output_released = b->release_mark;
-        pthread_mutex_unlock(&b->lock);
-        st->position = __atomic_load_n(&b->executed_position, __ATOMIC_RELAXED);
+        struct backup_status bs;
+        backup__status(b, &bs);
+        st->protection = bs.protection;
+        st->generation = bs.generation;
+        st->acked_seq = bs.acked_seq;
+        st->output_released = bs.release_mark;
+        st->position = bs.position;
         if (__atomic_load_n(&b->executing, __ATOMIC_ACQUIRE)) {
                 st->epochs = b->replay.base.counters.epochs;
                 st->checkpoints = b->replay.base.counters.checkpoints;

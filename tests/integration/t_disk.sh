@@ -170,7 +170,8 @@ disk_primary=$!
 sleep 0.5
 run_case "disk: a backup without the primary's disk is refused" 78 -- \
         "$FTVMM" launch --role backup --connect "127.0.0.1:$disk_port" --arbiter "$WORK/disk-arbiter"
-expect_err "has a virtio-blk disk and this one has none \(give it the same disk with --disk\)"
+expect_err "the primary has a disk of 8192 sectors and this replica none \(give it the same disk with --disk\)"
+expect_one_line_error
 # The primary goes on alone and finishes its guest.
 if timeout 60 tail --pid="$disk_primary" -f /dev/null; then
         wait "$disk_primary" || note "the primary exited $?: $(tail -n 2 "$WORK/disk-p.err" | tr '\n' ' ')"

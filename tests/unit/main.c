@@ -41,6 +41,9 @@ static const struct {
         { "machine_disk", make_machine_disk_suite },
         { "status_server", make_status_server_suite },
         { "log_queue", make_log_queue_suite },
+        { "primary_protocol", make_primary_protocol_suite },
+        { "backup_protocol", make_backup_protocol_suite },
+        { "session_primary", make_session_primary_suite },
 };
 
 int main(int argc, char **argv)

@@ -36,5 +36,8 @@ Suite *make_block_file_suite(void);
 Suite *make_machine_disk_suite(void);
 Suite *make_status_server_suite(void);
 Suite *make_log_queue_suite(void);
+Suite *make_primary_protocol_suite(void);
+Suite *make_backup_protocol_suite(void);
+Suite *make_session_primary_suite(void);
 
 #endif

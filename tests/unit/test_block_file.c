@@ -34,7 +34,8 @@ static void make_file(size_t size)
 static void open_file(bool readonly)
 {
         char err[256];
-        ck_assert_int_eq(block_file__open(&file, path, readonly, err, sizeof(err)), 0);
+        struct block_file_options o = { .readonly = readonly, .cache = BLOCK_CACHE_DIRECT };
+        ck_assert_int_eq(block_file__open(&file, path, &o, err, sizeof(err)), 0);
         file.wake = count_wake;
 }
 
@@ -185,15 +186,16 @@ START_TEST(open_refuses_bad_files)
 {
         char err[256];
         struct block_file f;
-        ck_assert_int_eq(block_file__open(&f, "/nonexistent/disk.img", false, err, sizeof(err)),
+        struct block_file_options rw = { .readonly = false }, ro = { .readonly = true };
+        ck_assert_int_eq(block_file__open(&f, "/nonexistent/disk.img", &rw, err, sizeof(err)),
                          EXIT_NO_INPUT);
         ck_assert_ptr_nonnull(strstr(err, "No such file"));
         block_file__close(&f);
         ck_assert_int_eq(truncate(path, 100), 0);
-        ck_assert_int_eq(block_file__open(&f, path, false, err, sizeof(err)), EXIT_NO_INPUT);
+        ck_assert_int_eq(block_file__open(&f, path, &rw, err, sizeof(err)), EXIT_NO_INPUT);
         ck_assert_ptr_nonnull(strstr(err, "less than one 512-byte sector"));
         block_file__close(&f);
-        ck_assert_int_eq(block_file__open(&f, "/dev/null", true, err, sizeof(err)), EXIT_NO_INPUT);
+        ck_assert_int_eq(block_file__open(&f, "/dev/null", &ro, err, sizeof(err)), EXIT_NO_INPUT);
         ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
         block_file__close(&f);
 }
@@ -202,19 +204,27 @@ END_TEST
 START_TEST(disk_spec_syntax)
 {
         char err[256], *p;
-        bool ro;
-        ck_assert_int_eq(block_file__parse_spec("a.img", &p, &ro, err, sizeof(err)), 0);
+        struct block_file_options o;
+        ck_assert_int_eq(block_file__parse_spec("a.img", &p, &o, err, sizeof(err)), 0);
         ck_assert_str_eq(p, "a.img");
-        ck_assert(!ro);
+        ck_assert(!o.readonly);
+        ck_assert_int_eq(o.cache, BLOCK_CACHE_DIRECT);
         free(p);
-        ck_assert_int_eq(block_file__parse_spec("dir,x/a.img,readonly", &p, &ro, err, sizeof(err)), 0);
+        ck_assert_int_eq(block_file__parse_spec("dir,x/a.img,readonly", &p, &o, err, sizeof(err)), 0);
         ck_assert_str_eq(p, "dir,x/a.img");
-        ck_assert(ro);
+        ck_assert(o.readonly);
         free(p);
-        ck_assert_int_ne(block_file__parse_spec("a.img,rw", &p, &ro, err, sizeof(err)), 0);
+        ck_assert_int_eq(block_file__parse_spec("a.img,cache=dsync,readonly", &p, &o, err, sizeof(err)), 0);
+        ck_assert_str_eq(p, "a.img");
+        ck_assert(o.readonly);
+        ck_assert_int_eq(o.cache, BLOCK_CACHE_DSYNC);
+        free(p);
+        ck_assert_int_ne(block_file__parse_spec("a.img,rw", &p, &o, err, sizeof(err)), 0);
         ck_assert_ptr_nonnull(strstr(err, "unknown option 'rw'"));
-        ck_assert_int_ne(block_file__parse_spec(",readonly", &p, &ro, err, sizeof(err)), 0);
-        ck_assert_int_ne(block_file__parse_spec("", &p, &ro, err, sizeof(err)), 0);
+        ck_assert_int_ne(block_file__parse_spec("a.img,cache=none", &p, &o, err, sizeof(err)), 0);
+        ck_assert_ptr_nonnull(strstr(err, "expected cache=direct or cache=dsync"));
+        ck_assert_int_ne(block_file__parse_spec(",readonly", &p, &o, err, sizeof(err)), 0);
+        ck_assert_int_ne(block_file__parse_spec("", &p, &o, err, sizeof(err)), 0);
 }
 END_TEST
 

@@ -46,11 +46,14 @@ static void expect_same(const struct log_entry *got, const struct log_entry *wan
         ck_assert_uint_eq(got->io_device, want->io_device);
         ck_assert_uint_eq(got->io_id, want->io_id);
         ck_assert_uint_eq(got->io_status, want->io_status);
+        ck_assert_uint_eq(got->output_start, want->output_start);
         const struct log_bytes *g[] = { &got->output, &got->state, &got->description,
-                                        &got->cmdline, &got->image, &got->initrd, &got->io_data };
+                                        &got->cmdline, &got->image, &got->initrd, &got->io_data,
+                                        &got->digest_parts, &got->memory_ranges };
         const struct log_bytes *w[] = { &want->output, &want->state, &want->description,
-                                        &want->cmdline, &want->image, &want->initrd, &want->io_data };
-        for (int i = 0; i < 7; i++) {
+                                        &want->cmdline, &want->image, &want->initrd, &want->io_data,
+                                        &want->digest_parts, &want->memory_ranges };
+        for (int i = 0; i < 9; i++) {
                 ck_assert_uint_eq(g[i]->length, w[i]->length);
                 if (w[i]->length)
                         ck_assert_mem_eq(g[i]->data, w[i]->data, (size_t)w[i]->length);
@@ -283,6 +286,31 @@ START_TEST(impossible_fields)
 }
 END_TEST
 
+/* How a backup joins: the machine, and the console bytes that had not left
+ * yet, from the release mark. */
+START_TEST(a_machine_state_carries_unreleased_output)
+{
+        static const uint8_t state[] = "a snapshot", held[] = "not yet out";
+        struct log_entry entries[] = { { .kind = LOG_MACHINE_STATE, .seq = 41, .position = 100,
+                                         .output_start = 1234, .output = { held, sizeof(held) },
+                                         .state = { state, sizeof(state) } } };
+        feed_entries(entries, 1);
+        struct log_entry e;
+        ck_assert_int_eq(log_reader__next(&rd, &e), LOG_READ_RECORD);
+        expect_same(&e, &entries[0]);
+}
+END_TEST
+
+START_TEST(memory_ranges_need_a_memory_hash)
+{
+        struct log_entry entries[] = { numbered(0, 1), numbered(3, 2) };
+        static const uint8_t range[8] = { 1 };
+        entries[1].memory_ranges = (struct log_bytes){ range, sizeof(range) };
+        feed_entries(entries, 2);
+        expect_refused_after(1, "memory ranges without a memory hash");
+}
+END_TEST
+
 START_TEST(a_record_over_the_limit)
 {
         log_reader__release(&rd);
@@ -302,7 +330,7 @@ START_TEST(magic_and_version)
         log_bytes.buf[0] = 'F';
         log_bytes.buf[8] = 2;
         ck_assert_int_eq(log_reader__feed(&rd, log_bytes.buf, log_bytes.length), 0);
-        expect_refused_after(0, "log format version 2, this build reads 5");
+        expect_refused_after(0, "log format version 2, this build reads 6");
 }
 END_TEST
 
@@ -331,6 +359,8 @@ Suite *make_log_reader_suite(void)
         tcase_add_test(order, a_checkpoint_names_where_its_epoch_began);
         tcase_add_test(order, impossible_fields);
         tcase_add_test(order, a_record_over_the_limit);
+        tcase_add_test(order, a_machine_state_carries_unreleased_output);
+        tcase_add_test(order, memory_ranges_need_a_memory_hash);
         tcase_add_test(order, magic_and_version);
         suite_add_tcase(s, order);
         return s;

@@ -191,7 +191,7 @@ START_TEST(a_backup_disk_keeps_requests_outstanding_until_p7)
         usleep(20000);
         ck_assert_int_eq(machine__apply_pending_io(&m), 0);
         ck_assert_uint_eq(machine__outstanding_io(&m), 1);
-        ck_assert_uint_eq(machine__raise_uncertain_interrupts(&m), 1);
+        ck_assert_uint_eq(machine__settle_outstanding_io(&m, UNCERTAIN_ERROR), 1);
         ck_assert_uint_eq(m.ram[STATUS], VIRTIO_BLK_S_IOERR);
         ck_assert_uint_eq(used_idx(), 1);
         char buf[13] = { 0 };
@@ -209,6 +209,82 @@ START_TEST(a_backup_disk_keeps_requests_outstanding_until_p7)
         ck_assert_int_eq(pread(fd, buf, 13, 5 * 512), 13);
         close(fd);
         ck_assert_mem_eq(buf, "never-written", 13);
+}
+END_TEST
+
+static void expect_in_file(uint64_t sector, const char *text, bool there)
+{
+        char buf[64] = { 0 };
+        size_t n = strlen(text);
+        int fd = open(path, O_RDONLY);
+        ck_assert_int_eq(pread(fd, buf, n, (off_t)(sector * 512)), (ssize_t)n);
+        close(fd);
+        ck_assert_msg((memcmp(buf, text, n) == 0) == there, "sector %llu %s '%s'",
+                      (unsigned long long)sector, there ? "lacks" : "holds", text);
+}
+
+/* P7 by default: the promoted replica performs the outstanding requests
+ * itself, from guest memory, and the guest sees ordinary completions. */
+START_TEST(p7_reissues_what_was_outstanding_from_guest_memory)
+{
+        create(false);
+        bring_up();
+        memcpy(m.ram + DATA, "reissued-write", 14);
+        request(0, VIRTIO_BLK_T_OUT, 7, DATA);
+        request(1, VIRTIO_BLK_T_IN, 3, DATA + 4096);
+        request(2, VIRTIO_BLK_T_FLUSH, 0, DATA);
+        usleep(20000);
+        ck_assert_uint_eq(machine__outstanding_io(&m), 3);
+        expect_in_file(7, "reissued-write", false);
+        char err[256];
+        ck_assert_msg(machine__connect_disk(&m, err, sizeof(err)) == 0, "%s", err);
+        ck_assert_uint_eq(machine__settle_outstanding_io(&m, UNCERTAIN_REISSUE), 3);
+        wait_and_apply(3);
+        ck_assert_uint_eq(machine__outstanding_io(&m), 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_uint_eq(m.ram[STATUS + i], VIRTIO_BLK_S_OK);
+        expect_in_file(7, "reissued-write", true);
+        ck_assert_mem_eq(m.ram + DATA + 4096, "sector-three", 12);
+        ck_assert_uint_eq(m.disk->device.counters.reissued, 3);
+        ck_assert_uint_eq(m.disk->device.counters.uncertain, 0);
+}
+END_TEST
+
+static struct held_output *held[8];
+static unsigned held_count;
+
+static void hold_it(void *context, struct held_output *h)
+{
+        (void)context;
+        held[held_count++] = h;
+}
+
+/* The output rule for the disk: a held write reaches the file only when
+ * released; a read never waits; a discarded one never lands. */
+START_TEST(held_writes_reach_the_file_only_when_released)
+{
+        create(true);
+        held_count = 0;
+        machine__hold_disk_outputs(&m, hold_it, NULL);
+        bring_up();
+        memcpy(m.ram + DATA, "held-write", 10);
+        memcpy(m.ram + DATA + 4096, "dropped-write", 13);
+        request(0, VIRTIO_BLK_T_OUT, 9, DATA);
+        request(1, VIRTIO_BLK_T_OUT, 11, DATA + 4096);
+        request(2, VIRTIO_BLK_T_IN, 3, DATA + 8192);
+        ck_assert_uint_eq(held_count, 2);
+        wait_and_apply(1); /* the read */
+        ck_assert_mem_eq(m.ram + DATA + 8192, "sector-three", 12);
+        usleep(20000);
+        expect_in_file(9, "held-write", false);
+        ck_assert_uint_eq(machine__outstanding_io(&m), 2);
+        held[0]->release(held[0]);
+        held[1]->discard(held[1]);
+        wait_and_apply(1);
+        expect_in_file(9, "held-write", true);
+        expect_in_file(11, "dropped-write", false);
+        ck_assert(machine__disk_idle(&m, 1000));
+        ck_assert_uint_eq(block_file__in_flight(&m.disk->file), 0);
 }
 END_TEST
 
@@ -235,6 +311,8 @@ Suite *make_machine_disk_suite(void)
         tcase_add_test(tc, a_read_reaches_guest_ram_as_an_event);
         tcase_add_test(tc, a_write_reaches_the_file);
         tcase_add_test(tc, a_backup_disk_keeps_requests_outstanding_until_p7);
+        tcase_add_test(tc, p7_reissues_what_was_outstanding_from_guest_memory);
+        tcase_add_test(tc, held_writes_reach_the_file_only_when_released);
         tcase_add_test(tc, disk_errors_at_creation);
         suite_add_tcase(s, tc);
         return s;

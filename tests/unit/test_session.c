@@ -11,80 +11,28 @@
 #include "../../replication/log_reader.h"
 #include "../../replication/session_record.h"
 #include "../../replication/session_replay.h"
-#include "../../vmm/device_states.h"
 #include "../../vmm/machine_control.h"
 #include "fake_environment.h"
+#include "fake_machine.h"
 #include "memory_sink.h"
 #include "suites.h"
 
-#define RAM_SIZE (4ull << 20)
+#define RAM_SIZE FAKE_MACHINE_RAM
 #define STEPS 400
 #define STEP_NS 300000ull        /* guest time between two exits */
 #define STALL_AT 150             /* the guest computes without exits here */
 #define EXIT_AT 380
 
 static struct fake_environment host;
-static char err[512];
-
-/* Checkpoints of the fakes: devices and position only. */
-static int fake_capture(struct machine *m, struct checkpoint_capture *c)
-{
-        struct state_writer w;
-        state_writer__init(&w);
-        state_writer__u64(&w, m->position);
-        ck_assert_int_eq(device_states__save(m, &w), 0);
-        c->state = w.buf;
-        c->length = w.length;
-        c->pages = 0;
-        return 0;
-}
-
-static int fake_apply(struct machine *m, const uint8_t *state, size_t length, char *why, size_t size)
-{
-        (void)why;
-        (void)size;
-        struct state_reader r;
-        state_reader__init(&r, state + 8, length - 8);
-        return device_states__load(m, &r);
-}
-
-static int no_tracking(struct machine *m)
-{
-        (void)m;
-        return 0;
-}
-
-static const struct machine_control fake_control = {
-        .capture = fake_capture,
-        .apply = fake_apply,
-        .memory_hash = memory_hash__compute, /* without KVM: the VMM's own marks */
-        .track_dirty_pages = no_tracking,
-};
-
-static void discard(void *context, const uint8_t *bytes, size_t n)
-{
-        (void)context;
-        (void)bytes;
-        (void)n;
-}
 
 static struct machine *new_machine(void)
 {
-        struct machine *m = malloc(sizeof(*m));
-        ck_assert_int_eq(machine__create(m, RAM_SIZE, &host.env, -1, "test", err, sizeof(err)), 0);
-        m->vm.run = calloc(1, sizeof(struct kvm_run));
-        m->vm.run->if_flag = 1;
-        m->vm.run->ready_for_interrupt_injection = 1;
-        m->console.divert = discard; /* a replay's output; a recorder diverts its own */
-        return m;
+        return fake_machine__new(&host.env, -1);
 }
 
 static void free_machine(struct machine *m)
 {
-        free(m->vm.run);
-        m->vm.run = NULL;
-        machine__destroy(m);
-        free(m);
+        fake_machine__free(m);
 }
 
 static void out(struct machine *m, uint16_t port, uint32_t value, uint32_t size)
@@ -176,11 +124,12 @@ struct recorded {
         uint64_t checkpoints, epochs;
 };
 
-static void printed(void *context, const uint8_t *bytes, size_t n)
+static size_t printed(void *context, const uint8_t *bytes, size_t n)
 {
         struct recorded *r = context;
         memcpy(r->printed + r->printed_length, bytes, n);
         r->printed_length += n;
+        return n;
 }
 
 static void release(void *context, uint64_t safe)
@@ -205,7 +154,7 @@ static void record(struct recorded *rec)
                                          .verify_every = 3 };
         struct log_entry boot = { .kind = LOG_BOOT, .ram_size = RAM_SIZE,
                                   .image = { image, sizeof(image) } };
-        ck_assert_int_eq(recorder__init(&r, m, &fake_control, &host.env, &opts, &writer, &output,
+        ck_assert_int_eq(recorder__init(&r, m, &fake_machine_control, &host.env, &opts, &writer, &output,
                                         &boot), 0);
         run_guest(&r.base, m, &rec->decisions, UINT32_MAX, false);
         rec->checkpoints = r.base.counters.checkpoints;
@@ -293,7 +242,7 @@ static void replay(const uint8_t *log, size_t length, struct decisions *d, unsig
         struct memory_source ms;
         memory_source__open(&ms, log, length);
         struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
+        ck_assert_int_eq(replayer__init(&p, m, &fake_machine_control, &ms.source), 0);
         run_guest(&p.base, m, d, extra_read, true);
         if (checkpoints)
                 *checkpoints = p.base.counters.checkpoints;
@@ -407,7 +356,7 @@ START_TEST(a_changed_byte_of_memory_is_caught)
         struct memory_source ms;
         memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
         struct replayer p;
-        ck_assert_int_eq(replayer__init(&p, m, &fake_control, &ms.source), 0);
+        ck_assert_int_eq(replayer__init(&p, m, &fake_machine_control, &ms.source), 0);
         p.flip_at_position = 100;
         p.flip_address = 0x300000;
         struct decisions d;
@@ -447,7 +396,7 @@ static void going_live__start(struct going_live *g, uint64_t machine_clock_ns)
         g->m = new_machine();
         g->m->clock_ns = machine_clock_ns;
         memory_source__open(&g->ms, rec->sink.bytes, rec->sink.length);
-        ck_assert_int_eq(replayer__init(&g->p, g->m, &fake_control, &g->ms.source), 0);
+        ck_assert_int_eq(replayer__init(&g->p, g->m, &fake_machine_control, &g->ms.source), 0);
         g->p.take_over = take_over_here;
         clock_at_take_over = 0;
 }
@@ -516,7 +465,7 @@ static void kicked_recorder__start(struct kicked_recorder *k)
         ck_assert_int_eq(log_writer__start(&k->writer, &k->sink.sink, LOG_SAFE_WHEN_WRITTEN), 0);
         struct recorder_options opts = { .epoch_ns = 5000000, .max_stall_ns = 20000000 };
         struct log_entry boot = { .kind = LOG_BOOT, .image = { image, 1 } };
-        ck_assert_int_eq(recorder__init(&k->r, k->m, &fake_control, &host.env, &opts, &k->writer,
+        ck_assert_int_eq(recorder__init(&k->r, k->m, &fake_machine_control, &host.env, &opts, &k->writer,
                                         &k->output, &boot), 0);
         struct session_answer a;
         session__at_deterministic_exit(&k->r.base, false, &a);
