@@ -45,14 +45,32 @@ int device_states__load(struct machine *m, struct state_reader *r)
         return rc ? -1 : 0;
 }
 
-uint32_t device_states__crc(const struct machine *m, uint32_t crc)
+size_t device_states__crcs(const struct machine *m, uint32_t *out, size_t max)
 {
         struct state_writer w;
         state_writer__init(&w);
-        if (device_states__save(m, &w) == 0)
-                crc = (uint32_t)crc32_z(crc, w.buf, w.length);
+        size_t n = 0;
+        if (device_states__save(m, &w) == 0) {
+                struct state_record_header h;
+                char why[64];
+                for (size_t at = 0; at < w.length && n < max; at += STATE_RECORD_OVERHEAD + h.payload_length) {
+                        if (state_record__check(w.buf + at, w.length - at, &h, why, sizeof(why)) !=
+                            STATE_RECORD_COMPLETE)
+                                break;
+                        uLong crc = crc32_z(0L, w.buf + at, 12); /* tag, version, flags, length */
+                        out[n++] = (uint32_t)crc32_z(crc, w.buf + at + STATE_RECORD_HEADER_SIZE,
+                                                     h.payload_length);
+                }
+        }
         state_writer__release(&w);
-        return crc;
+        return n;
+}
+
+uint32_t device_states__crc(const struct machine *m, uint32_t crc)
+{
+        uint32_t parts[32];
+        size_t n = device_states__crcs(m, parts, sizeof(parts) / sizeof(parts[0]));
+        return (uint32_t)crc32_z(crc, (const Bytef *)parts, n * sizeof(parts[0]));
 }
 
 size_t device_states__formats(const struct machine *m, struct state_record_header *out,

@@ -15,6 +15,12 @@ int device_states__load(struct machine *m, struct state_reader *r);
 
 /* Continues crc (zlib's crc32) over every device's saved state. */
 uint32_t device_states__crc(const struct machine *m, uint32_t crc);
+/* The same by device, in save order: a crc32 of each record's tag,
+ * version and payload. (Not of the whole record: a record ends with its
+ * own crc32, and a CRC over a message followed by its CRC is the same for
+ * every message, so such a digest would see no state at all.) Writes at
+ * most max and returns how many. */
+size_t device_states__crcs(const struct machine *m, uint32_t *out, size_t max);
 /* The format of every device's state, (tag, version) in save order: what
  * a log's description carries so that a replay refuses device models it
  * does not share. Returns the number written, at most max. */

@@ -327,21 +327,7 @@ unsigned machine__state_digest_parts(const struct machine *m, uint32_t *parts, u
                 parts[n++] = (uint32_t)crc32(0L, (const Bytef *)&s->regs, sizeof(s->regs));
         if (n < max)
                 parts[n++] = (uint32_t)crc32(0L, (const Bytef *)more, sizeof(more));
-        struct state_writer w;
-        state_writer__init(&w);
-        if (device_states__save(m, &w) == 0) {
-                struct state_record_header h;
-                char why[64];
-                for (size_t at = 0; at < w.length && n < max;
-                     at += STATE_RECORD_OVERHEAD + h.payload_length) {
-                        if (state_record__check(w.buf + at, w.length - at, &h, why, sizeof(why)) !=
-                            STATE_RECORD_COMPLETE)
-                                break;
-                        parts[n++] = (uint32_t)crc32(0L, w.buf + at, STATE_RECORD_OVERHEAD + h.payload_length);
-                }
-        }
-        state_writer__release(&w);
-        return n;
+        return n + (unsigned)device_states__crcs(m, parts + n, max - n);
 }
 
 unsigned machine__memory_ranges(const struct machine *m, uint64_t *out, unsigned max)

@@ -363,7 +363,34 @@ START_TEST(a_changed_byte_of_memory_is_caught)
         run_guest(&p.base, m, &d, UINT32_MAX, true);
         ck_assert_int_eq(d.last.outcome, RUN_DIVERGED);
         ck_assert_msg(strstr(d.last.message, "guest memory hash"), "%s", d.last.message);
+        /* where: the range of RAM (4 MiB in 64 ranges) that holds it */
+        ck_assert_msg(strstr(d.last.message, "it differs in guest memory [0x300000, 0x310000)"), "%s",
+                      d.last.message);
         ck_assert_uint_lt(d.stopped_at, 100 + 3 * 8); /* three epochs, each under 8 exits */
+        replayer__release(&p);
+        log_reader__release(&ms.reader);
+        free_machine(m);
+}
+END_TEST
+
+/* A device that differs (the UART's scratch register, which the guest
+ * never reads): the digest catches it at the first epoch's end, and says
+ * which device. */
+START_TEST(a_divergence_names_the_device_that_differs)
+{
+        fake_environment__init(&host);
+        struct machine *m = new_machine();
+        struct memory_source ms;
+        memory_source__open(&ms, rec->sink.bytes, rec->sink.length);
+        struct replayer p;
+        ck_assert_int_eq(replayer__init(&p, m, &fake_machine_control, &ms.source), 0);
+        out(m, 0x3ff, 0x5a, 1);
+        struct decisions d;
+        run_guest(&p.base, m, &d, UINT32_MAX, true);
+        ck_assert_int_eq(d.last.outcome, RUN_DIVERGED);
+        ck_assert_msg(strstr(d.last.message, "state digest"), "%s", d.last.message);
+        ck_assert_msg(strstr(d.last.message, "it differs in device 'UART'"), "%s", d.last.message);
+        ck_assert_msg(!strstr(d.last.message, "PIC"), "%s", d.last.message);
         replayer__release(&p);
         log_reader__release(&ms.reader);
         free_machine(m);
@@ -548,6 +575,7 @@ Suite *make_session_suite(void)
         tcase_add_test(tc, the_recording_runs_to_the_guests_exit);
         tcase_add_test(tc, a_replay_makes_the_same_decisions_at_the_same_positions);
         tcase_add_test(tc, a_run_that_reads_the_clock_elsewhere_diverges);
+        tcase_add_test(tc, a_divergence_names_the_device_that_differs);
         tcase_add_test(tc, a_log_cut_short_ends_where_its_records_end);
         tcase_add_test(tc, a_corrupt_record_stops_the_replay_as_corruption);
         tcase_add_test(tc, a_changed_byte_of_memory_is_caught);
