@@ -592,7 +592,10 @@ static int clock_mode(const struct blk_info *info)
                 if (harvest_clock(&r))
                         return 1;
         }
-        r.flushes_due++;            /* the final flush: every write durable */
+        /* The final flush, once every write has completed: all durable. */
+        if (drain(&r))
+                return 1;
+        r.flushes_due++;
         if (drain(&r))
                 return 1;
         long verified = read_back(&r);
