@@ -21,8 +21,8 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(TEST_SRCS:%.c=$(BUILD)/san/%.o)
 
-.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record harness man install uninstall verify-units clean
-all: $(BUILD)/ftvmm guests $(BUILD)/disk-verify
+.PHONY: all deps check unit sanitize integration fuzz fuzz-short bench demo drill drill-record soak harness man install uninstall verify-units clean
+all: $(BUILD)/ftvmm guests $(BUILD)/disk-verify $(BUILD)/stamp-output $(BUILD)/channel-mangler
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,11 +66,15 @@ $(BUILD)/alter-log: tests/tools/alter_log.c
 $(BUILD)/channel-mangler: tests/tools/channel_mangler.c replication/state_record.c
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lz
 
+# Stamps a console with the time each byte arrived (the drills' order check).
+$(BUILD)/stamp-output: tests/tools/stamp_output.c
+	$(CC) $(CFLAGS) -o $@ $<
+
 # Checks the disk workload's durable records in a disk file afterwards.
 $(BUILD)/disk-verify: tests/tools/disk_verify.c guest-images/include/disk_record.h
 	$(CC) $(CFLAGS) -o $@ $<
 
-integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log $(BUILD)/channel-mangler
+integration: all $(BUILD)/write-bad-images $(BUILD)/alter-log
 	tests/integration/run
 
 FUZZ_SRCS   := tests/fuzz/fuzz_pvh_loader.c vmm/pvh_loader.c vmm/error_message.c
@@ -175,6 +179,12 @@ drill: deps all
 # printed is a prefix of its log's replay (`make check` runs 4 of them).
 drill-record: deps all
 	scripts/drill-record --runs $${DRILL_RUNS:-20} $${DRILL_SEED:+--seed $$DRILL_SEED}
+
+# A replicated pair runs the clock disk workload to its end SOAK_RUNS times
+# (3) and its backup must replay every epoch identically (`make check`
+# runs one short run).
+soak: deps all
+	scripts/pair-soak --runs $${SOAK_RUNS:-3} --records $${SOAK_RECORDS:-800} $${SOAK_SEED:+--seed $$SOAK_SEED}
 
 demo: deps all
 	scripts/demo

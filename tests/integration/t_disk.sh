@@ -144,18 +144,34 @@ run_case "disk: replay takes no --disk (the log holds it)" 64 -- \
 expect_err "--disk"
 end_case
 
-# The shared disk across a failover: the drill's disk workload, twice, the
-# primary killed at a seeded moment (often with requests in flight, which
-# the backup completes as uncertain, P7), the transcript checked and every
-# record it calls durable found intact in the file.
-begin_case "the failover drill with a shared disk: 2 seeded runs"
+# The shared disk across a failover: the drill's clock disk workload three
+# times over a link 300 ms slow (what is on its way is lost with the
+# primary), the primary killed, frozen past the failure timeout and
+# resumed, killed, at seeded moments (often with requests in flight, which
+# the new primary reissues, P7); the transcript checked (a resumed primary
+# printing after its successor included), every record it calls durable
+# found intact in the file, and none there that it never wrote.
+begin_case "the failover drill with a shared disk: 3 seeded runs, one a frozen primary"
 set +e
-env BUILD="$BUILD" DRILL_DISK_RECORDS=160 scripts/failover-drill --workload disk --runs 2 --seed "$SEED" 2>&1 |
-        tee "$WORK/out" | sed 's/^/    /'
+env BUILD="$BUILD" DRILL_DISK_RECORDS=120 scripts/failover-drill --workload disk --failure mixed \
+        --slow-link 300 --runs 3 --seed "$SEED" 2>&1 | tee "$WORK/out" | sed 's/^/    /'
 status=${PIPESTATUS[0]}
 set -e
 [[ $status -eq 0 ]] || note "the drill exited $status"
-expect_out "^drill: 2 runs, 2 passed"
+expect_out "^drill: 3 runs, 3 passed"
+expect_lines "primary frozen" 1
+end_case
+
+# The soak, short: a pair runs the clock disk workload (interrupt-driven
+# completions, writes and a flush in flight, computation between requests)
+# to its end and its backup replays every epoch identically.
+begin_case "the pair soak: a backup replays interrupt-driven disk traffic identically"
+set +e
+env BUILD="$BUILD" scripts/pair-soak --runs 1 --records 150 --seed "$SEED" 2>&1 | tee "$WORK/out" | sed 's/^/    /'
+status=${PIPESTATUS[0]}
+set -e
+[[ $status -eq 0 ]] || note "the soak exited $status"
+expect_out "^soak: 1 runs, 1 passed"
 end_case
 
 # A backup must name the primary's disk: without --disk it cannot hold the

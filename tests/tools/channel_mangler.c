@@ -12,7 +12,14 @@
  *             greeting) and then nothing more from the primary; the
  *             primary's connection stays open, unanswered once the backup
  *             has gone, until the primary closes it
- * and forwards faithfully again (except after truncate and hold). The test
+ * and forwards faithfully again (except after truncate and hold). In mode
+ *   delay     AFTER is milliseconds: everything from the primary reaches
+ *             the backup that much later, and what it still holds when the
+ *             primary's connection closes is lost, as it would be with a
+ *             slow link from a host that died (the failover drill's
+ *             --slow-link: a primary that let a write leave before its
+ *             backup held the log that leads to it is then found out)
+ * The test
  * checks that the backup drops the connection with a clear error, applies
  * nothing damaged, and that exactly one replica goes on; hold makes a
  * backup go live holding nothing but the machine state it joined with. */
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../replication/state_record.h"
@@ -181,15 +189,72 @@ static void relay(int backup, int primary, const char *mode, size_t after)
         }
 }
 
+static long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Chunks from the primary, each with the time it may go on. */
+struct delayed {
+        struct delayed *next;
+        long long due_ms;
+        size_t length;
+        uint8_t bytes[];
+};
+
+static void relay_delayed(int backup, int primary, long long delay_ms)
+{
+        struct delayed *head = NULL, **tail = &head;
+        uint8_t buf[65536];
+        struct pollfd fds[2] = { { .fd = primary, .events = POLLIN }, { .fd = backup, .events = POLLIN } };
+        for (;;) {
+                long long now = now_ms();
+                while (head && head->due_ms <= now) {
+                        struct delayed *d = head;
+                        send_all(backup, d->bytes, d->length);
+                        head = d->next;
+                        if (!head)
+                                tail = &head;
+                        free(d);
+                }
+                int timeout = head ? (int)(head->due_ms - now) : -1;
+                if (poll(fds, 2, timeout) < 0)
+                        return;
+                if (fds[1].revents) {
+                        ssize_t n = recv(backup, buf, sizeof(buf), 0);
+                        if (n <= 0)
+                                return;
+                        send_all(primary, buf, (size_t)n);
+                }
+                if (fds[0].revents) {
+                        ssize_t n = recv(primary, buf, sizeof(buf), 0);
+                        if (n <= 0)
+                                return; /* what is still held dies with the link */
+                        struct delayed *d = malloc(sizeof(*d) + (size_t)n);
+                        d->next = NULL;
+                        d->due_ms = now_ms() + delay_ms;
+                        d->length = (size_t)n;
+                        memcpy(d->bytes, buf, (size_t)n);
+                        *tail = d;
+                        tail = &d->next;
+                }
+        }
+}
+
 int main(int argc, char **argv)
 {
         if (argc != 5) {
-                fprintf(stderr, "usage: channel-mangler LISTEN_PORT PRIMARY_PORT garbage|corrupt|reorder|duplicate|truncate|hold AFTER\n");
+                fprintf(stderr, "usage: channel-mangler LISTEN_PORT PRIMARY_PORT garbage|corrupt|reorder|duplicate|truncate|hold|delay AFTER\n");
                 return 64;
         }
         int listener = listen_on(atoi(argv[1]));
         int backup = accept(listener, NULL, NULL);
         int primary = connect_to(atoi(argv[2]));
-        relay(backup, primary, argv[3], strtoul(argv[4], NULL, 10));
+        if (strcmp(argv[3], "delay") == 0)
+                relay_delayed(backup, primary, strtoll(argv[4], NULL, 10));
+        else
+                relay(backup, primary, argv[3], strtoul(argv[4], NULL, 10));
         return 0;
 }
