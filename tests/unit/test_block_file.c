@@ -182,6 +182,112 @@ START_TEST(close_with_requests_pending)
 }
 END_TEST
 
+static _Atomic enum permit answer;
+static _Atomic unsigned permits_ended;
+
+static enum permit ask(void *context)
+{
+        (void)context;
+        return answer;
+}
+
+static void end(void *context)
+{
+        (void)context;
+        permits_ended++;
+}
+
+static char byte_at(uint64_t sector)
+{
+        char c = 0;
+        int fd = open(path, O_RDONLY);
+        ck_assert_int_eq(pread(fd, &c, 1, (off_t)(sector * 512)), 1);
+        close(fd);
+        return c;
+}
+
+/* A write leaves only under the gate's permit: it waits while the gate
+ * says wait, is dropped (never performed) once it says never. */
+START_TEST(writes_wait_for_the_permit_and_a_refusal_drops_them)
+{
+        static const struct permit_gate gate = { .begin = ask, .end = end };
+        answer = PERMIT_WAIT;
+        permits_ended = 0;
+        block_file__set_gate(&file, &gate);
+        uint8_t data[512];
+        memset(data, 'w', sizeof(data));
+        submit(BLOCK_OP_WRITE, 1, 4, 1, data);
+        submit(BLOCK_OP_READ, 2, 0, 1, NULL); /* reads need no permit */
+        struct block_completion c = take_one();
+        ck_assert_uint_eq(c.id, 2);
+        block_completion__release(&c);
+        usleep(50000);
+        ck_assert_int_eq(byte_at(4), 0);
+        ck_assert_uint_eq(block_file__take_completions(&file, &c, 1), 0);
+        answer = PERMIT_NEVER;
+        c = take_one();
+        ck_assert_uint_eq(c.id, 1);
+        ck_assert_uint_eq(c.status, BLOCK_STATUS_IOERR);
+        ck_assert_int_eq(byte_at(4), 0);
+        ck_assert_uint_eq(block_file__stats(&file).dropped, 1);
+        answer = PERMIT_GO;
+        submit(BLOCK_OP_WRITE, 3, 4, 1, data);
+        ck_assert_uint_eq(take_one().status, BLOCK_STATUS_OK);
+        ck_assert_int_eq(byte_at(4), 'w');
+        ck_assert_uint_eq(permits_ended, 1);
+        block_file__set_gate(&file, NULL);
+}
+END_TEST
+
+/* Writes to the same sectors land in the order queued, whichever of the
+ * workers takes them: the last one is what the disk holds. Each round the
+ * gate holds the workers back and then lets them all go at once. */
+START_TEST(overlapping_writes_land_in_the_order_queued)
+{
+        static const struct permit_gate gate = { .begin = ask, .end = end };
+        block_file__set_gate(&file, &gate);
+        uint8_t data[1024];
+        uint64_t id = 0;
+        for (int round = 1; round <= 20; round++) {
+                answer = PERMIT_WAIT;
+                for (int k = 1; k <= BLOCK_FILE_WORKERS; k++) {
+                        memset(data, round * 8 + k, sizeof(data));
+                        /* one and two sectors, so the ranges overlap in part */
+                        submit(BLOCK_OP_WRITE, ++id, 10 + (uint64_t)(k % 2), 1 + (uint32_t)(k % 2), data);
+                }
+                usleep(20000); /* every worker holds one, waiting */
+                answer = PERMIT_GO;
+                for (int k = 1; k <= BLOCK_FILE_WORKERS; k++)
+                        ck_assert_uint_eq(take_one().status, BLOCK_STATUS_OK);
+                ck_assert_int_eq((unsigned char)byte_at(10), round * 8 + BLOCK_FILE_WORKERS);
+                ck_assert_int_eq((unsigned char)byte_at(11), round * 8 + BLOCK_FILE_WORKERS - 1);
+        }
+        block_file__set_gate(&file, NULL);
+}
+END_TEST
+
+/* A held write is performed only once released; discarded, never. */
+START_TEST(held_requests_wait_for_their_release)
+{
+        uint8_t data[512];
+        memset(data, 'h', sizeof(data));
+        struct block_request r = { .id = 1, .op = BLOCK_OP_WRITE, .sector = 6, .sectors = 1, .data = data };
+        struct held_output *h = block_file__hold(&file, &r);
+        r.id = 2;
+        r.sector = 7;
+        struct held_output *dropped = block_file__hold(&file, &r);
+        ck_assert_uint_eq(block_file__in_flight(&file), 2);
+        usleep(20000);
+        ck_assert_int_eq(byte_at(6), 0);
+        dropped->discard(dropped);
+        h->release(h);
+        ck_assert_uint_eq(take_one().id, 1);
+        ck_assert_int_eq(byte_at(6), 'h');
+        ck_assert_int_eq(byte_at(7), 0);
+        ck_assert_uint_eq(block_file__in_flight(&file), 0);
+}
+END_TEST
+
 START_TEST(open_refuses_bad_files)
 {
         char err[256];
@@ -240,6 +346,9 @@ Suite *make_block_file_suite(void)
         tcase_add_test(tc, read_only_disk_refuses_writes);
         tcase_add_test(tc, discard_reads_back_as_zeros);
         tcase_add_test(tc, close_with_requests_pending);
+        tcase_add_test(tc, writes_wait_for_the_permit_and_a_refusal_drops_them);
+        tcase_add_test(tc, overlapping_writes_land_in_the_order_queued);
+        tcase_add_test(tc, held_requests_wait_for_their_release);
         tcase_add_test(tc, open_refuses_bad_files);
         tcase_add_test(tc, disk_spec_syntax);
         suite_add_tcase(s, tc);
