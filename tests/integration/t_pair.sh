@@ -120,6 +120,38 @@ set -e
 expect_out "^drill: 3 runs, 3 passed"
 end_case
 
+# A pair is a pair: a backup that names another arbiter directory, another
+# guest or another RAM size refuses the primary in one line (78), and never
+# goes live; the primary finishes alone. Two replicas with different
+# arbiter directories could otherwise both win a "next generation".
+refused_backup() { # CASE PATTERN BACKUP_OPTION...
+        local name=$1 pattern=$2
+        shift 2
+        begin_case "$name"
+        start_primary --no-wait
+        wait_for "$WORK/p.err" "holds generation 1"
+        "$FTVMM" launch --role backup --connect "127.0.0.1:$pair_port" --name backup "${PAIR_TIMING[@]}" \
+                "$@" >"$WORK/b.out" 2>"$WORK/b.err"
+        b_status=$?
+        [[ $b_status -eq 78 ]] || note "the backup exited $b_status, not 78"
+        grep -Eq "$pattern" "$WORK/b.err" || note "the backup said: $(tr '\n' ' ' <"$WORK/b.err")"
+        [[ $(grep -c . "$WORK/b.err") -eq 1 ]] || note "the refusal is not one line: $(tr '\n' ' ' <"$WORK/b.err")"
+        [[ ! -s $WORK/b.out ]] || note "the refused backup printed"
+        wait_exit "$primary"
+        [[ $exit_status -eq 0 ]] || note "the primary exited $exit_status"
+        diff -q <(normalise "$WORK/p.out") <(normalise "$WORK/pair.ref") >/dev/null || note "the primary's output differs"
+        end_case
+}
+mkdir -p "$WORK/other-arbiter"
+set +e
+refused_backup "a backup with another arbiter directory refuses the primary" \
+        "arbiter-id .*both replicas must name the same arbiter" --arbiter "$WORK/other-arbiter"
+refused_backup "a backup given another guest image refuses the primary" \
+        "runs another guest" --arbiter "$WORK/arbiter-$((pair_port + 1))" "$G/hello.elf"
+refused_backup "a backup given another RAM size refuses the primary" \
+        "128 MiB of RAM, this replica was given 256 MiB" --arbiter "$WORK/arbiter-$((pair_port + 1))" --mem 256M
+set -e
+
 begin_case "a primary frozen past the failure timeout is fenced when it resumes"
 start_primary
 start_backup
